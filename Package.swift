@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, bottom to top: CSodium / CSQLite (system libraries) → PirvaultCrypto
+// (libsodium wrappers) → PirvaultStore (SQLite, migrations, records; all SQL
+// lives here) → PirvaultCore (vault, instances, audit, policy) → pirvault (CLI).
+let package = Package(
+    name: "pirvault",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pirvault", targets: ["pirvault"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "PirvaultCrypto", dependencies: ["CSodium"]),
+        .target(name: "PirvaultJSON"),
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        .target(
+            name: "PirvaultStore",
+            dependencies: ["CSQLite", "PirvaultCrypto", "PirvaultJSON"],
+            plugins: ["EmbedMigrations"]
+        ),
+        .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
+        .executableTarget(
+            name: "pirvault",
+            dependencies: [
+                "PirvaultCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "pirvault-bench",
+            dependencies: ["PirvaultCore", "PirvaultCrypto"],
+            path: "Benchmarks/pirvault-bench"
+        ),
+        .testTarget(name: "PirvaultCryptoTests", dependencies: ["PirvaultCrypto"]),
+        .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
+        .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto"]),
+        .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto"]),
+        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault"]),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef PIRVAULT_CSODIUM_SHIM_H
+#define PIRVAULT_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

@@ -1,0 +1,36 @@
+internal import CSodium
+
+/// Errors from the crypto layer. Descriptions never contain key material or plaintext.
+public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A sealed value did not open: wrong key, wrong associated data, or altered bytes.
+    /// One generic case on purpose, so callers cannot learn which of these it was.
+    case authenticationFailed
+    /// An input had the wrong size for the primitive it was given to.
+    case invalidLength(what: String, expected: Int, actual: Int)
+    /// Argon2id could not run with these parameters (usually: not enough memory).
+    case keyDerivationFailed
+    /// Text that should have been Base64 was not.
+    case invalidEncoding(what: String)
+
+    public var description: String {
+        switch self {
+        case .authenticationFailed:
+            return "decryption failed (wrong key, or the data was altered)"
+        case .invalidLength(let what, let expected, let actual):
+            return "\(what) must be \(expected) bytes, got \(actual)"
+        case .keyDerivationFailed:
+            return "passphrase key derivation failed (not enough memory for the stored Argon2id parameters?)"
+        case .invalidEncoding(let what):
+            return "\(what) is not valid Base64"
+        }
+    }
+}
+
+/// libsodium must be initialised once per process before any other call.
+/// A Swift global is initialised lazily and exactly once, even across threads.
+private let sodiumInitialised: Bool = sodium_init() >= 0
+
+@inline(__always)
+func ensureSodium() {
+    precondition(sodiumInitialised, "libsodium failed to initialise")
+}
