@@ -1,0 +1,214 @@
+import Foundation
+internal import CSQLite
+
+/// A value bound to or read from SQL.
+enum SQLValue {
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+    case null
+}
+
+/// `SQLITE_TRANSIENT` is a macro over a cast function pointer that does not
+/// import into Swift: it tells SQLite to copy the bound bytes at once.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection, used by one thread at a time. It keeps its prepared
+/// statements, so the hot queries are compiled once.
+final class Connection {
+    let path: String
+    private let handle: OpaquePointer
+    private var statements: [String: Statement] = [:]
+
+    /// Opens an existing file: a vault, or the empty file that `VaultStore.create`
+    /// has just made with mode 0600 (SQLite gives its WAL and shm files the same mode).
+    init(path: String, busyTimeoutMilliseconds: Int32 = 30_000) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw StoreError.sqlite(code: rc, message: message)
+        }
+        handle = db
+        // A second process waits for the write lock instead of failing with SQLITE_BUSY.
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        do {
+            // A file that is not a database fails on its first read, here.
+            try execute(
+                """
+                PRAGMA foreign_keys = ON;
+                PRAGMA secure_delete = ON;
+                PRAGMA trusted_schema = OFF;
+                PRAGMA synchronous = FULL;
+                """)
+            if try scalarText("PRAGMA journal_mode") != "wal" {
+                _ = try scalarText("PRAGMA journal_mode = WAL")
+            }
+        } catch StoreError.sqlite(let code, _) where code & 0xff == SQLITE_NOTADB {
+            throw StoreError.notAVault(path: path)
+        }
+    }
+
+    deinit {
+        statements.removeAll()  // finalises every statement before the close
+        sqlite3_close_v2(handle)
+    }
+
+    var lastError: StoreError {
+        let code = sqlite3_extended_errcode(handle)
+        if code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED { return .busy }
+        return .sqlite(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    func check(_ rc: Int32) throws {
+        guard rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE else { throw lastError }
+    }
+
+    /// Runs one or more statements that take no parameters.
+    func execute(_ sql: String) throws {
+        try check(sqlite3_exec(handle, sql, nil, nil, nil))
+    }
+
+    /// A cached prepared statement for `sql`, reset and with bindings cleared.
+    func prepare(_ sql: String) throws -> Statement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        try check(sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil))
+        let statement = Statement(raw!, connection: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `sql` with `values` and returns each row mapped by `row`.
+    func query<T>(_ sql: String, _ values: [SQLValue] = [], row: (Row) throws -> T) throws -> [T] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        var out: [T] = []
+        while try statement.step() { out.append(try row(Row(statement: statement))) }
+        return out
+    }
+
+    /// Runs `sql` with `values`, calling `row` for each result row without collecting them.
+    func forEach(_ sql: String, _ values: [SQLValue] = [], row: (Row) throws -> Void) throws {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        while try statement.step() { try row(Row(statement: statement)) }
+    }
+
+    func run(_ sql: String, _ values: [SQLValue] = []) throws {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(values)
+        while try statement.step() {}
+    }
+
+    func scalarText(_ sql: String) throws -> String? {
+        try query(sql) { $0.text(0) }.first ?? nil
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// `PRAGMA data_version`: changes whenever another connection commits.
+    func dataVersion() throws -> Int64 {
+        try query("PRAGMA data_version") { $0.int(0) }.first ?? 0
+    }
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`: the write lock is
+    /// taken up front, so concurrent writers queue on the busy timeout instead
+    /// of failing when they upgrade), committing on success and rolling back on
+    /// any error.
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction, so it sees one consistent snapshot.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+}
+
+/// A prepared statement, owned by its connection's cache.
+final class Statement {
+    fileprivate let raw: OpaquePointer
+    private unowned let connection: Connection
+
+    init(_ raw: OpaquePointer, connection: Connection) {
+        self.raw = raw
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(raw) }
+
+    func reset() {
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+    }
+
+    func bind(_ values: [SQLValue]) throws {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .integer(let i): rc = sqlite3_bind_int64(raw, index, i)
+            case .text(let s): rc = sqlite3_bind_text(raw, index, s, -1, transient)
+            case .blob(let b):
+                rc = b.withUnsafeBytes { sqlite3_bind_blob(raw, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), transient) }
+            case .null: rc = sqlite3_bind_null(raw, index)
+            }
+            try connection.check(rc)
+        }
+    }
+
+    /// Advances to the next row; false when done.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(raw)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw connection.lastError
+    }
+}
+
+/// The current row of a statement. Columns are read by index, in select order.
+struct Row {
+    fileprivate let statement: Statement
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.raw, column) == SQLITE_NULL }
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement.raw, column) }
+
+    func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(statement.raw, column) else { return nil }
+        let length = Int(sqlite3_column_bytes(statement.raw, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
+    func string(_ column: Int32) -> String { text(column) ?? "" }
+
+    func blob(_ column: Int32) -> [UInt8]? {
+        guard !isNull(column) else { return nil }
+        let length = Int(sqlite3_column_bytes(statement.raw, column))
+        guard length > 0, let pointer = sqlite3_column_blob(statement.raw, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+}

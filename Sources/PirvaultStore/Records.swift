@@ -1,0 +1,162 @@
+/// The vault's single header row: identity and how to unlock it.
+public struct VaultHeaderRecord: Sendable, Equatable {
+    public enum UnlockMethod: String, Sendable {
+        case keyFile = "key-file"
+        case passphrase
+    }
+
+    public var vaultID: String
+    public var unlockMethod: UnlockMethod
+    /// Argon2id parameters and salt; nil for a key-file vault.
+    public var kdfOpslimit: Int64?
+    public var kdfMemlimit: Int64?
+    public var kdfSalt: [UInt8]?
+    public var sealedVaultKey: [UInt8]
+    public var sealedVerifierKey: [UInt8]
+    public var createdAt: String
+
+    public init(
+        vaultID: String, unlockMethod: UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
+        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], createdAt: String
+    ) {
+        self.vaultID = vaultID
+        self.unlockMethod = unlockMethod
+        self.kdfOpslimit = kdfOpslimit
+        self.kdfMemlimit = kdfMemlimit
+        self.kdfSalt = kdfSalt
+        self.sealedVaultKey = sealedVaultKey
+        self.sealedVerifierKey = sealedVerifierKey
+        self.createdAt = createdAt
+    }
+}
+
+/// One instance row, with its customer's name joined in.
+public struct InstanceRecord: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var customer: String
+    public var clientID: String
+    public var plan: String
+    public var roles: [String]
+    public var grantTypes: [String]
+    public var redirectURIs: [String]
+    public var flows: [String]
+    public var tokenTTL: Int
+    public var tokenFormat: String
+    public var url: String
+    public var tokenURL: String
+    public var origin: String
+    public var status: String
+    public var credentialGeneration: Int64
+    public var sealedDataKey: [UInt8]
+    public var createdAt: String
+    public var updatedAt: String
+
+    public init(
+        id: Int64 = 0, name: String, customer: String, clientID: String, plan: String, roles: [String],
+        grantTypes: [String], redirectURIs: [String], flows: [String], tokenTTL: Int, tokenFormat: String,
+        url: String, tokenURL: String, origin: String, status: String, credentialGeneration: Int64 = 1,
+        sealedDataKey: [UInt8] = [], createdAt: String, updatedAt: String
+    ) {
+        self.id = id
+        self.name = name
+        self.customer = customer
+        self.clientID = clientID
+        self.plan = plan
+        self.roles = roles
+        self.grantTypes = grantTypes
+        self.redirectURIs = redirectURIs
+        self.flows = flows
+        self.tokenTTL = tokenTTL
+        self.tokenFormat = tokenFormat
+        self.url = url
+        self.tokenURL = tokenURL
+        self.origin = origin
+        self.status = status
+        self.credentialGeneration = credentialGeneration
+        self.sealedDataKey = sealedDataKey
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One client secret of an instance.
+public struct CredentialRecord: Sendable, Equatable {
+    public var id: Int64
+    public var instanceID: Int64
+    public var sealedSecret: [UInt8]
+    public var verifier: [UInt8]
+    public var createdAt: String
+    /// nil while current; the end of the grace period once rotated out.
+    public var expiresAt: Timestamp?
+}
+
+/// One audit row. `canonical` is nil once pruned; `leafHash` stays.
+public struct AuditRecord: Sendable, Equatable {
+    public var seq: Int64
+    public var time: Timestamp
+    public var event: String
+    public var outcome: String
+    public var reason: String?
+    public var customer: String?
+    public var instance: String?
+    public var clientID: String?
+    public var flow: String?
+    public var method: String?
+    public var status: Int?
+    public var remoteAddress: String?
+    public var requestID: String?
+    public var latencyMicros: Int64?
+    public var canonical: [UInt8]?
+    public var leafHash: [UInt8]
+
+    public init(
+        seq: Int64 = -1, time: Timestamp, event: String, outcome: String, reason: String? = nil,
+        customer: String? = nil, instance: String? = nil, clientID: String? = nil, flow: String? = nil,
+        method: String? = nil, status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil,
+        latencyMicros: Int64? = nil, canonical: [UInt8]?, leafHash: [UInt8]
+    ) {
+        self.seq = seq
+        self.time = time
+        self.event = event
+        self.outcome = outcome
+        self.reason = reason
+        self.customer = customer
+        self.instance = instance
+        self.clientID = clientID
+        self.flow = flow
+        self.method = method
+        self.status = status
+        self.remoteAddress = remoteAddress
+        self.requestID = requestID
+        self.latencyMicros = latencyMicros
+        self.canonical = canonical
+        self.leafHash = leafHash
+    }
+}
+
+/// Which audit rows to read. Every field narrows; nil means "any".
+public struct AuditFilter: Sendable, Equatable {
+    public var since: Timestamp?
+    public var until: Timestamp?
+    public var customer: String?
+    public var clientID: String?
+    public var flow: String?
+    public var event: String?
+    public var limit: Int?
+    public var newestFirst: Bool
+
+    public init(
+        since: Timestamp? = nil, until: Timestamp? = nil, customer: String? = nil, clientID: String? = nil,
+        flow: String? = nil, event: String? = nil, limit: Int? = nil, newestFirst: Bool = true
+    ) {
+        self.since = since
+        self.until = until
+        self.customer = customer
+        self.clientID = clientID
+        self.flow = flow
+        self.event = event
+        self.limit = limit
+        self.newestFirst = newestFirst
+    }
+}

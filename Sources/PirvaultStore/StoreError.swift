@@ -1,0 +1,36 @@
+/// Errors of the storage layer. Messages name the problem and what to do, and
+/// never carry bound values (which may be secrets).
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case vaultMissing(path: String)
+    case vaultExists(path: String)
+    case notAVault(path: String)
+    case schemaTooNew(found: Int, supported: Int)
+    case migrationChanged(version: Int, name: String)
+    case busy
+    case io(path: String, problem: String)
+    case corrupt(what: String)
+    case sqlite(code: Int32, message: String)
+
+    public var description: String {
+        switch self {
+        case .vaultMissing(let path):
+            return "no vault at \(path); create one with 'pirvault init' or point --vault / PIRVAULT_PATH at an existing one"
+        case .vaultExists(let path):
+            return "a file already exists at \(path); refusing to overwrite it — choose another --vault path"
+        case .notAVault(let path):
+            return "\(path) is not a pirvault vault (not an SQLite database with a pirvault schema)"
+        case .schemaTooNew(let found, let supported):
+            return "this vault has schema version \(found), newer than this pirvault understands (\(supported)); upgrade pirvault"
+        case .migrationChanged(let version, let name):
+            return "migration \(version) (\(name)) differs from the one applied to this vault; shipped migrations must not change — restore it and add a new migration instead"
+        case .busy:
+            return "the vault stayed locked by another process for too long; retry when it is idle"
+        case .io(let path, let problem):
+            return "cannot use \(path): \(problem)"
+        case .corrupt(let what):
+            return "the vault is damaged: \(what); restore it from a backup"
+        case .sqlite(let code, let message):
+            return "vault storage error (SQLite \(code)): \(message)"
+        }
+    }
+}

@@ -1,0 +1,66 @@
+extension VaultStore {
+    /// Appends one audit row at the next leaf index and returns that index.
+    /// Call inside the transaction of the change it records, so both land together.
+    @discardableResult
+    public func appendAudit(_ record: AuditRecord) throws -> Int64 {
+        try db.run(
+            """
+            INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
+                method, status, remote_addr, request_id, latency_us, canonical, leaf_hash)
+            VALUES ((SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.integer(record.time.microseconds), .text(record.event), .text(record.outcome),
+             Self.optional(record.reason), Self.optional(record.customer), Self.optional(record.instance),
+             Self.optional(record.clientID), Self.optional(record.flow), Self.optional(record.method),
+             record.status.map { .integer(Int64($0)) } ?? .null, Self.optional(record.remoteAddress),
+             Self.optional(record.requestID), record.latencyMicros.map(SQLValue.integer) ?? .null,
+             record.canonical.map(SQLValue.blob) ?? .null, .blob(record.leafHash)])
+        return db.lastInsertRowID
+    }
+
+    private static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
+
+    /// Calls `body` for each audit row that `filter` selects, in its order.
+    public func forEachAuditEvent(_ filter: AuditFilter, _ body: (AuditRecord) throws -> Void) throws {
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let since = filter.since {
+            conditions.append("time_us >= ?")
+            values.append(.integer(since.microseconds))
+        }
+        if let until = filter.until {
+            conditions.append("time_us <= ?")
+            values.append(.integer(until.microseconds))
+        }
+        for (column, value) in [
+            ("customer", filter.customer), ("clientid", filter.clientID), ("flow", filter.flow),
+            ("event", filter.event),
+        ] {
+            if let value {
+                conditions.append("\(column) = ?")
+                values.append(.text(value))
+            }
+        }
+        var sql = """
+            SELECT seq, time_us, event, outcome, reason, customer, instance, clientid, flow, method, status,
+                   remote_addr, request_id, latency_us, canonical, leaf_hash
+            FROM audit_events
+            """
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
+        if let limit = filter.limit {
+            sql += " LIMIT ?"
+            values.append(.integer(Int64(limit)))
+        }
+        try db.forEach(sql, values) { row in
+            try body(
+                AuditRecord(
+                    seq: row.int(0), time: Timestamp(microseconds: row.int(1)), event: row.string(2),
+                    outcome: row.string(3), reason: row.text(4), customer: row.text(5), instance: row.text(6),
+                    clientID: row.text(7), flow: row.text(8), method: row.text(9),
+                    status: row.optionalInt(10).map { Int($0) }, remoteAddress: row.text(11),
+                    requestID: row.text(12), latencyMicros: row.optionalInt(13), canonical: row.blob(14),
+                    leafHash: row.blob(15) ?? []))
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import PirvaultJSON
+
+extension VaultStore {
+    private static let instanceColumns = """
+        i.id, i.name, c.name, i.clientid, i.plan, i.roles, i.grant_types, i.redirect_uris, i.flows,
+        i.token_ttl, i.token_format, i.url, i.tokenurl, i.origin, i.status, i.credential_generation,
+        i.sealed_data_key, i.created_at, i.updated_at
+        """
+    private static let instanceFrom = "FROM instances i JOIN customers c ON c.id = i.customer_id"
+
+    private static func instance(from row: Row) throws -> InstanceRecord {
+        func list(_ column: Int32) throws -> [String] {
+            guard let values = try? JSONValue.parse(row.string(column)).stringArray else {
+                throw StoreError.corrupt(what: "a list column of instance \(row.string(1)) is not a JSON array of strings")
+            }
+            return values
+        }
+        return InstanceRecord(
+            id: row.int(0), name: row.string(1), customer: row.string(2), clientID: row.string(3),
+            plan: row.string(4), roles: try list(5), grantTypes: try list(6), redirectURIs: try list(7),
+            flows: try list(8), tokenTTL: Int(row.int(9)), tokenFormat: row.string(10), url: row.string(11),
+            tokenURL: row.string(12), origin: row.string(13), status: row.string(14),
+            credentialGeneration: row.int(15), sealedDataKey: row.blob(16) ?? [], createdAt: row.string(17),
+            updatedAt: row.string(18))
+    }
+
+    private static func json(_ list: [String]) -> SQLValue { .text(JSONValue(list).compactString()) }
+
+    // MARK: Customers
+
+    /// The customer's id, creating the customer on first use.
+    public func customerID(named name: String, createdAt: String) throws -> Int64 {
+        if let id = try db.query("SELECT id FROM customers WHERE name = ?", [.text(name)], row: { $0.int(0) }).first {
+            return id
+        }
+        try db.run("INSERT INTO customers (name, created_at) VALUES (?, ?)", [.text(name), .text(createdAt)])
+        return db.lastInsertRowID
+    }
+
+    // MARK: Instances
+
+    /// Inserts `record` and returns its id. `sealDataKey` receives the new row id
+    /// and returns the sealed data key bound to it.
+    public func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64 {
+        let customerID = try customerID(named: record.customer, createdAt: record.createdAt)
+        try db.run(
+            """
+            INSERT INTO instances (name, customer_id, clientid, plan, roles, grant_types, redirect_uris, flows,
+                token_ttl, token_format, url, tokenurl, origin, status, credential_generation, sealed_data_key,
+                created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'', ?, ?)
+            """,
+            [.text(record.name), .integer(customerID), .text(record.clientID), .text(record.plan),
+             Self.json(record.roles), Self.json(record.grantTypes), Self.json(record.redirectURIs),
+             Self.json(record.flows), .integer(Int64(record.tokenTTL)), .text(record.tokenFormat),
+             .text(record.url), .text(record.tokenURL), .text(record.origin), .text(record.status),
+             .integer(record.credentialGeneration), .text(record.createdAt), .text(record.updatedAt)])
+        let id = db.lastInsertRowID
+        try db.run("UPDATE instances SET sealed_data_key = ? WHERE id = ?", [.blob(sealDataKey(id)), .integer(id)])
+        return id
+    }
+
+    public func instance(named name: String) throws -> InstanceRecord? {
+        try db.query(
+            "SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE i.name = ?", [.text(name)], row: Self.instance
+        ).first
+    }
+
+    public func instance(clientID: String) throws -> InstanceRecord? {
+        try db.query(
+            "SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE i.clientid = ?", [.text(clientID)],
+            row: Self.instance
+        ).first
+    }
+
+    /// Calls `body` for each instance (of one customer, or all), ordered by
+    /// customer then name, without holding them all in memory.
+    public func forEachInstance(customer: String? = nil, _ body: (InstanceRecord) throws -> Void) throws {
+        let order = "ORDER BY c.name, i.name"
+        if let customer {
+            try db.forEach(
+                "SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE c.name = ? \(order)", [.text(customer)]
+            ) { try body(Self.instance(from: $0)) }
+        } else {
+            try db.forEach("SELECT \(Self.instanceColumns) \(Self.instanceFrom) \(order)") {
+                try body(Self.instance(from: $0))
+            }
+        }
+    }
+
+    public func instanceCount() throws -> Int {
+        Int(try db.query("SELECT count(*) FROM instances") { $0.int(0) }.first ?? 0)
+    }
+
+    /// Writes the mutable fields of `record` (everything but identity, customer,
+    /// client id, origin and data key).
+    public func updateInstance(_ record: InstanceRecord) throws {
+        try db.run(
+            """
+            UPDATE instances SET plan = ?, roles = ?, grant_types = ?, redirect_uris = ?, flows = ?, token_ttl = ?,
+                token_format = ?, url = ?, tokenurl = ?, status = ?, credential_generation = ?, updated_at = ?
+            WHERE id = ?
+            """,
+            [.text(record.plan), Self.json(record.roles), Self.json(record.grantTypes),
+             Self.json(record.redirectURIs), Self.json(record.flows), .integer(Int64(record.tokenTTL)),
+             .text(record.tokenFormat), .text(record.url), .text(record.tokenURL), .text(record.status),
+             .integer(record.credentialGeneration), .text(record.updatedAt), .integer(record.id)])
+    }
+
+    /// Deletes the instance, its credentials and its sealed data key. With
+    /// `secure_delete` on, SQLite overwrites the freed bytes with zeros.
+    public func deleteInstance(id: Int64) throws {
+        try db.run("DELETE FROM credentials WHERE instance_id = ?", [.integer(id)])
+        try db.run("DELETE FROM instances WHERE id = ?", [.integer(id)])
+    }
+
+    // MARK: Credentials
+
+    /// Inserts a credential; `sealSecret` receives the new row id and returns
+    /// the secret sealed and bound to it.
+    public func insertCredential(
+        instanceID: Int64, verifier: [UInt8], createdAt: String, sealSecret: (Int64) -> [UInt8]
+    ) throws -> Int64 {
+        try db.run(
+            "INSERT INTO credentials (instance_id, sealed_secret, verifier, created_at) VALUES (?, x'', ?, ?)",
+            [.integer(instanceID), .blob(verifier), .text(createdAt)])
+        let id = db.lastInsertRowID
+        try db.run("UPDATE credentials SET sealed_secret = ? WHERE id = ?", [.blob(sealSecret(id)), .integer(id)])
+        return id
+    }
+
+    /// The instance's credentials, newest first.
+    public func credentials(instanceID: Int64) throws -> [CredentialRecord] {
+        try db.query(
+            """
+            SELECT id, instance_id, sealed_secret, verifier, created_at, expires_at_us
+            FROM credentials WHERE instance_id = ? ORDER BY id DESC
+            """, [.integer(instanceID)]
+        ) {
+            CredentialRecord(
+                id: $0.int(0), instanceID: $0.int(1), sealedSecret: $0.blob(2) ?? [], verifier: $0.blob(3) ?? [],
+                createdAt: $0.string(4), expiresAt: $0.optionalInt(5).map(Timestamp.init(microseconds:)))
+        }
+    }
+}
