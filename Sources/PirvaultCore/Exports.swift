@@ -1,0 +1,6 @@
+import PirvaultStore
+
+/// Value types of the store that the domain's API hands out, so callers need
+/// not import the store module.
+public typealias Timestamp = PirvaultStore.Timestamp
+public typealias AuditFilter = PirvaultStore.AuditFilter

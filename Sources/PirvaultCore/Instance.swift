@@ -1,0 +1,67 @@
+import PirvaultJSON
+import PirvaultStore
+
+/// What `instance show` and `instance list` tell about an instance: everything
+/// but its secrets.
+public struct Instance: Sendable, Equatable {
+    public let name: String
+    public let customer: String
+    public let clientID: String
+    public let plan: String
+    public let roles: [String]
+    public let grantTypes: [String]
+    public let redirectURIs: [String]
+    public let flows: [String]
+    public let tokenTTL: Int
+    public let tokenFormat: String
+    public let status: String
+    public let url: String
+    public let tokenURL: String
+    public let origin: String
+    public let createdAt: String
+    public let updatedAt: String
+
+    init(_ record: InstanceRecord) {
+        name = record.name
+        customer = record.customer
+        clientID = record.clientID
+        plan = record.plan
+        roles = record.roles
+        grantTypes = record.grantTypes
+        redirectURIs = record.redirectURIs
+        flows = record.flows
+        tokenTTL = record.tokenTTL
+        tokenFormat = record.tokenFormat
+        status = record.status
+        url = record.url
+        tokenURL = record.tokenURL
+        origin = record.origin
+        createdAt = record.createdAt
+        updatedAt = record.updatedAt
+    }
+
+    /// The `xsappname` that prefixes this instance's scopes.
+    public var xsappname: String { ClientID.xsappname(of: clientID) }
+
+    /// The snake_case object of DESIGN §2.
+    public var jsonObject: JSONValue {
+        .object([
+            ("name", .string(name)),
+            ("customer", .string(customer)),
+            ("clientid", .string(clientID)),
+            ("plan", .string(plan)),
+            ("roles", JSONValue(roles)),
+            ("grant_types", JSONValue(grantTypes)),
+            ("redirect_uris", JSONValue(redirectURIs)),
+            ("flows", JSONValue(flows)),
+            ("token_ttl", .integer(Int64(tokenTTL))),
+            ("token_format", .string(tokenFormat)),
+            ("status", .string(status)),
+            ("url", .string(url)),
+            ("tokenurl", .string(tokenURL)),
+            ("origin", .string(origin)),
+            ("created_at", .string(createdAt)),
+            ("updated_at", .string(updatedAt)),
+        ])
+    }
+}

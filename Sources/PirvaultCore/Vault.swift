@@ -1,0 +1,155 @@
+import Foundation
+import PirvaultCrypto
+import PirvaultStore
+
+/// An unlocked vault.
+///
+/// Key hierarchy (docs/key-management.md): the unlock secret (a key file, or
+/// Argon2id of a passphrase) opens the vault key; the vault key opens the
+/// secret-verifier key and one data key per instance; a data key opens that
+/// instance's client secrets. Every sealed value's associated data names the
+/// vault, table, row and column it belongs to.
+public final class Vault {
+    let store: VaultStore
+    public let vaultID: String
+    let vaultKey: SealingKey
+    let verifier: SecretVerifier
+    public let clock: Clock
+
+    public var path: String { store.path }
+
+    private init(store: VaultStore, vaultID: String, vaultKey: SealingKey, verifier: SecretVerifier, clock: Clock) {
+        self.store = store
+        self.vaultID = vaultID
+        self.vaultKey = vaultKey
+        self.verifier = verifier
+        self.clock = clock
+    }
+
+    public static let minimumPassphraseLength = 10
+
+    /// Creates a new vault at `path`, unlocked by `unlock`.
+    public static func create(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
+        let vaultID = UUID().uuidString.lowercased()
+        let now = clock.now()
+        let method: VaultHeaderRecord.UnlockMethod
+        let unlockKey: SealingKey
+        var salt: [UInt8]? = nil
+        var parameters: Argon2idParameters? = nil
+        switch unlock {
+        case .keyFile(let bytes):
+            method = .keyFile
+            unlockKey = try SealingKey(bytes)
+        case .passphrase(let passphrase):
+            guard passphrase.count >= minimumPassphraseLength else {
+                throw VaultError.invalidInput(
+                    "the passphrase must be at least \(minimumPassphraseLength) characters; choose a longer one or use --key-file F --generate-key")
+            }
+            method = .passphrase
+            salt = PassphraseKDF.newSalt()
+            parameters = Argon2idParameters.forNewVault
+            unlockKey = try SealingKey(PassphraseKDF.deriveKey(passphrase: passphrase, salt: salt!, parameters: parameters!))
+        }
+        let vaultKey = SealingKey.generate()
+        let verifierKey = SecretBytes.random(count: SecretVerifier.keyLength)
+        let header = VaultHeaderRecord(
+            vaultID: vaultID, unlockMethod: method,
+            kdfOpslimit: parameters.map { Int64($0.opslimit) }, kdfMemlimit: parameters.map { Int64($0.memlimit) },
+            kdfSalt: salt,
+            sealedVaultKey: unlockKey.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, method)),
+            sealedVerifierKey: vaultKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)),
+            createdAt: now.rfc3339)
+        let store = try storeOperation {
+            try VaultStore.create(at: path, header: header) { store in
+                try store.appendAudit(
+                    AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(method.rawValue)")
+                        .record)
+            }
+        }
+        return Vault(
+            store: store, vaultID: vaultID, vaultKey: vaultKey, verifier: try SecretVerifier(key: verifierKey),
+            clock: clock)
+    }
+
+    /// Opens and unlocks the vault at `path`. A wrong key file or passphrase
+    /// throws `VaultError.unlockFailed` and leaves a `vault.unlock` audit row.
+    public static func open(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
+        let store = try storeOperation { try VaultStore.open(at: path) }
+        let header = try storeOperation { try store.header() }
+        let unlockKey: SealingKey
+        switch (unlock, header.unlockMethod) {
+        case (.keyFile(let bytes), .keyFile):
+            unlockKey = try SealingKey(bytes)
+        case (.passphrase(let passphrase), .passphrase):
+            guard let salt = header.kdfSalt, let ops = header.kdfOpslimit, let mem = header.kdfMemlimit,
+                ops > 0, mem > 0
+            else { throw VaultError.tampered("the vault header's Argon2id parameters are missing or invalid; restore the vault from a backup") }
+            let parameters = Argon2idParameters(opslimit: UInt64(ops), memlimit: UInt64(mem))
+            do {
+                unlockKey = try SealingKey(PassphraseKDF.deriveKey(passphrase: passphrase, salt: salt, parameters: parameters))
+            } catch {
+                throw VaultError.tampered("the vault header's Argon2id parameters are unusable; restore the vault from a backup")
+            }
+        case (.passphrase, .keyFile):
+            throw VaultError.invalidInput("this vault is unlocked with a key file; pass --key-file F or set PIRVAULT_KEY_FILE")
+        case (.keyFile, .passphrase):
+            throw VaultError.invalidInput(
+                "this vault is unlocked with a passphrase; pass --passphrase-file F or set PIRVAULT_PASSPHRASE")
+        }
+        let vaultKey: SealingKey
+        do {
+            vaultKey = try SealingKey(
+                unlockKey.open(header.sealedVaultKey, associatedData: AD.vaultKey(header.vaultID, header.unlockMethod)))
+        } catch {
+            _ = try storeOperation {
+                try store.write {
+                    try store.appendAudit(
+                        AuditEvent(
+                            time: clock.now(), event: "vault.unlock", outcome: .denied,
+                            reason: "wrong key file or passphrase"
+                        ).record)
+                }
+            }
+            throw VaultError.unlockFailed(path: path)
+        }
+        let verifierKey: SecretBytes
+        do {
+            verifierKey = try vaultKey.open(header.sealedVerifierKey, associatedData: AD.verifierKey(header.vaultID))
+        } catch {
+            throw VaultError.tampered("the vault's verifier key did not decrypt: the vault header was altered; restore it from a backup")
+        }
+        return Vault(
+            store: store, vaultID: header.vaultID, vaultKey: vaultKey, verifier: try SecretVerifier(key: verifierKey),
+            clock: clock)
+    }
+
+    /// Appends `event` in the current transaction.
+    func audit(_ event: AuditEvent) throws {
+        try store.appendAudit(event.record)
+    }
+
+    /// Runs `body` in one write transaction, with store errors translated.
+    func write<T>(_ body: () throws -> T) throws -> T {
+        try storeOperation { try store.write(body) }
+    }
+}
+
+/// Associated data for every sealed column: `pirvault/v1|<vault>|<table>|<row>|<column>`.
+/// A ciphertext moved to another vault, row or column no longer opens.
+enum AD {
+    static func vaultKey(_ vault: String, _ method: VaultHeaderRecord.UnlockMethod) -> String {
+        "pirvault/v1|\(vault)|vault_header|1|sealed_vault_key|\(method.rawValue)"
+    }
+
+    static func verifierKey(_ vault: String) -> String {
+        "pirvault/v1|\(vault)|vault_header|1|sealed_verifier_key"
+    }
+
+    static func dataKey(_ vault: String, instanceID: Int64) -> String {
+        "pirvault/v1|\(vault)|instances|\(instanceID)|sealed_data_key"
+    }
+
+    static func secret(_ vault: String, credentialID: Int64, instanceID: Int64) -> String {
+        "pirvault/v1|\(vault)|credentials|\(credentialID)|sealed_secret|instance=\(instanceID)"
+    }
+}
