@@ -1,0 +1,70 @@
+import ArgumentParser
+import PirvaultCore
+
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Read the audit trail.", subcommands: [AuditList.self])
+}
+
+/// The filters shared by `audit list` and (later) `audit export`.
+struct AuditFilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only events at or after T (RFC 3339, or a duration ago such as 24h).", valueName: "T"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only events at or before T.", valueName: "T"))
+    var until: String?
+
+    @Option(help: "Only events of this customer.") var customer: String?
+    @Option(name: .customLong("client-id"), help: "Only events of this client id.") var clientID: String?
+    @Option(help: "Only calls of this flow path (e.g. /http/products/details).") var flow: String?
+    @Option(help: "Only events of this type (e.g. instance.create).") var event: String?
+    @Option(help: "At most N events.") var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func filter(now: Timestamp) throws -> AuditFilter {
+        AuditFilter(
+            since: try since.map { try TimeInput.timestamp(from: $0, now: now) },
+            until: try until.map { try TimeInput.timestamp(from: $0, now: now) },
+            customer: customer, clientID: clientID, flow: flow, event: event, limit: limit)
+    }
+}
+
+struct AuditList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List audit events, newest first.")
+
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var filters: AuditFilterOptions
+    @Flag(help: "Print a JSON array.") var json = false
+
+    func run() throws {
+        let opened = try vault.openVault()
+        let filter = try filters.filter(now: opened.clock.now())
+        if json {
+            let out = Output.Writer()
+            var first = true
+            out.write("[")
+            try opened.forEachAuditEvent(filter) { stored in
+                out.write(first ? "\n  " : ",\n  ")
+                out.write(stored.jsonObject.compactString())
+                first = false
+            }
+            out.write(first ? "]\n" : "\n]\n")
+            return
+        }
+        var rows: [[String]] = []
+        try opened.forEachAuditEvent(filter) { stored in
+            let e = stored.event
+            rows.append([
+                String(stored.seq), e.time.rfc3339, e.event, e.outcome.rawValue, e.customer ?? "-", e.instance ?? "-",
+                e.flow.map { "\(e.method ?? "") \($0)".trimmingCharacters(in: .whitespaces) } ?? "-",
+                e.status.map(String.init) ?? "-", e.reason ?? "",
+            ])
+        }
+        Output.table(header: ["SEQ", "TIME", "EVENT", "OUTCOME", "CUSTOMER", "INSTANCE", "FLOW", "STATUS", "REASON"], rows: rows)
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import PirvaultCore
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a new vault file (mode 0600), unlocked by a key file or a passphrase.")
+
+    @OptionGroup var vault: VaultOptions
+
+    @Flag(help: "Create the --key-file with 32 random bytes (mode 0600); refuses to overwrite one.")
+    var generateKey = false
+
+    func validate() throws {
+        if generateKey && vault.keyFile == nil {
+            throw ValidationError("--generate-key needs --key-file F to say where to write the key")
+        }
+    }
+
+    func run() throws {
+        let path = vault.vaultPath
+        if FileManager.default.fileExists(atPath: path) {
+            throw VaultError.conflict("a file already exists at \(path); refusing to overwrite it — choose another --vault path")
+        }
+        let unlock: UnlockSecret
+        var createdKeyFile: String? = nil
+        if generateKey, let keyPath = vault.keyFile {
+            unlock = .keyFile(try KeyFile.generate(at: keyPath))
+            createdKeyFile = keyPath
+        } else {
+            unlock = try vault.unlockSecret(confirmNew: true)
+        }
+        do {
+            let created = try Vault.create(at: path, unlock: unlock)
+            let how = vault.keyFilePath.map { "key file \($0)" } ?? "passphrase"
+            Output.line("created vault \(created.path) (id \(created.vaultID), unlocked by \(how))")
+        } catch {
+            // A key that unlocks nothing is only a liability.
+            if let createdKeyFile { unlink(createdKeyFile) }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import PirvaultCore
+
+/// Reading secrets: from stdin, files and the terminal, never from arguments.
+enum Input {
+    /// All of stdin up to `limit` bytes, with one trailing newline removed.
+    static func secretFromStdin(what: String, limit: Int = 4096) throws -> String {
+        guard isatty(STDIN_FILENO) == 0 else {
+            throw VaultError.invalidInput("\(what) is read from stdin; pipe it in (e.g. 'printf %s \"$SECRET\" | pirvault …')")
+        }
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while data.count <= limit {
+            let n = read(STDIN_FILENO, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            data += chunk[0..<n]
+        }
+        guard data.count <= limit else { throw VaultError.invalidInput("\(what) on stdin is longer than \(limit) bytes") }
+        return try text(stripping: data, what: what)
+    }
+
+    /// The first line of a file (a passphrase file).
+    static func firstLine(ofFile path: String, what: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw VaultError.invalidInput("cannot read \(what) \(path)")
+        }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: 4097)) ?? Data()
+        guard data.count <= 4096 else { throw VaultError.invalidInput("\(what) \(path) is longer than 4096 bytes") }
+        let bytes = Array(data)
+        let firstLine = bytes.split(separator: 0x0A, maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+        return try text(stripping: Array(firstLine), what: what)
+    }
+
+    private static func text(stripping bytes: [UInt8], what: String) throws -> String {
+        var bytes = bytes
+        if bytes.last == 0x0A { bytes.removeLast() }
+        if bytes.last == 0x0D { bytes.removeLast() }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw VaultError.invalidInput("\(what) is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Asks on the terminal with echo off.
+    static func promptPassphrase(_ prompt: String) throws -> String {
+        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard tty >= 0 else {
+            throw VaultError.invalidInput(
+                "no passphrase given and no terminal to ask on; pass --key-file, --passphrase-file or set PIRVAULT_PASSPHRASE")
+        }
+        defer { close(tty) }
+        var original = termios()
+        tcgetattr(tty, &original)
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(tty, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(tty, TCSAFLUSH, &original)
+            _ = write(tty, "\n", 1)
+        }
+        _ = prompt.withCString { write(tty, $0, strlen($0)) }
+        var bytes = [UInt8]()
+        var byte: UInt8 = 0
+        while read(tty, &byte, 1) == 1, byte != 0x0A, bytes.count < 4096 { bytes.append(byte) }
+        return try text(stripping: bytes, what: "the passphrase")
+    }
+}
+
+extension Input {
+    /// A service key file's bytes (or stdin's, for "-"), refusing anything over the size limit.
+    static func serviceKeyBytes(path: String) throws -> [UInt8] {
+        let limit = ServiceKey.maximumFileSize
+        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw VaultError.invalidInput("cannot open service key file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { if fd != STDIN_FILENO { close(fd) } }
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while data.count <= limit {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw VaultError.invalidInput("cannot read service key file \(path)") }
+            if n == 0 { break }
+            data += chunk[0..<n]
+        }
+        guard data.count <= limit else {
+            throw VaultError.invalidInput("the service key file is larger than 1 MiB; that is not a service key")
+        }
+        return data
+    }
+}

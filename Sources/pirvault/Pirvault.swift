@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import PirvaultCore
+
+/// The root command only lists subcommands; each lives in its own file.
+struct Pirvault: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pirvault",
+        abstract: "A credential vault for SAP Cloud Integration style OAuth clients: one client identity per customer.",
+        discussion: """
+            Unlock with --key-file FILE (env PIRVAULT_KEY_FILE) or a passphrase from --passphrase-file FILE, \
+            env PIRVAULT_PASSPHRASE, or a prompt. Secrets are read from stdin or files, never from arguments.
+            Exit codes: 0 success, 1 operational failure, 2 usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [Init.self, InstanceCommand.self, AuditCommand.self]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        // Whatever pirvault creates (vault, WAL, key files) is private to its user.
+        umask(0o077)
+        do {
+            var command = try Pirvault.parseAsRoot()
+            try command.run()
+        } catch {
+            exit(reporting: error)
+        }
+    }
+
+    /// One line on stderr and the exit code of DESIGN §2: 1 for operational
+    /// failures, 2 for usage errors (argument-parser's own would be 64).
+    static func exit(reporting error: Error) -> Never {
+        switch error {
+        case let error as VaultError:
+            Output.fail(error.description, code: error.isUsageError ? 2 : 1)
+        case let error as ExitCode:
+            Foundation.exit(error.rawValue)
+        default:
+            let code = Pirvault.exitCode(for: error)
+            if code == .success { Pirvault.exit(withError: error) }  // --help, --version
+            let message = Pirvault.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            Output.fail("\(message) (see 'pirvault help')", code: 2)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import PirvaultCore
+
+/// The options every command that opens the vault shares.
+struct VaultOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Vault file (env PIRVAULT_PATH).", valueName: "path"))
+    var vault: String?
+
+    @Option(name: .long, help: ArgumentHelp("32-byte key file that unlocks the vault (env PIRVAULT_KEY_FILE).", valueName: "file"))
+    var keyFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("File whose first line is the passphrase.", valueName: "file"))
+    var passphraseFile: String?
+
+    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var vaultPath: String { vault ?? environment["PIRVAULT_PATH"] ?? "./pirvault.db" }
+
+    var keyFilePath: String? { keyFile ?? (passphraseFile == nil ? environment["PIRVAULT_KEY_FILE"] : nil) }
+
+    func validate() throws {
+        if keyFile != nil && passphraseFile != nil {
+            throw ValidationError("give either --key-file or --passphrase-file, not both")
+        }
+    }
+
+    /// The unlock secret from, in order: --key-file, --passphrase-file,
+    /// PIRVAULT_KEY_FILE, PIRVAULT_PASSPHRASE, a terminal prompt.
+    func unlockSecret(confirmNew: Bool = false) throws -> UnlockSecret {
+        if let path = keyFilePath { return .keyFile(try KeyFile.read(at: path)) }
+        if let path = passphraseFile {
+            return .passphrase(try Input.firstLine(ofFile: path, what: "passphrase file"))
+        }
+        if let passphrase = environment["PIRVAULT_PASSPHRASE"] { return .passphrase(passphrase) }
+        let passphrase = try Input.promptPassphrase("Passphrase for \(vaultPath): ")
+        if confirmNew, try Input.promptPassphrase("Repeat the passphrase: ") != passphrase {
+            throw VaultError.invalidInput("the two passphrases differ; nothing was created")
+        }
+        return .passphrase(passphrase)
+    }
+
+    func openVault() throws -> Vault {
+        try Vault.open(at: vaultPath, unlock: unlockSecret())
+    }
+}
