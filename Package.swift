@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "PirvaultCryptoTests", dependencies: ["PirvaultCrypto"]),
         .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
         .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto"]),
-        .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto"]),
+        .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON"]),
         .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault"]),
     ]
 )

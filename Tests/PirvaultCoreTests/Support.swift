@@ -1,0 +1,52 @@
+import Foundation
+import PirvaultCrypto
+
+@testable import PirvaultCore
+@testable import PirvaultStore
+
+/// A fresh folder with a key file and a vault in it.
+struct Fixture {
+    let directory: String
+    let keyPath: String
+    let vaultPath: String
+    let key: SecretBytes
+    let vault: Vault
+
+    init(clock: Clock = .system) throws {
+        directory = NSTemporaryDirectory() + "pirvault-core-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        keyPath = directory + "/vault.key"
+        vaultPath = directory + "/vault.db"
+        key = try KeyFile.generate(at: keyPath)
+        vault = try Vault.create(at: vaultPath, unlock: .keyFile(key), clock: clock)
+    }
+
+    func reopen() throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key)) }
+
+    /// A raw SQLite connection to the vault file, for tampering.
+    func raw() throws -> Connection { try Connection(path: vaultPath) }
+
+    func auditEvents(_ vault: Vault? = nil) throws -> [StoredAuditEvent] {
+        var events: [StoredAuditEvent] = []
+        try (vault ?? self.vault).forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
+        return events
+    }
+}
+
+/// The byte sequence appears somewhere in the file.
+func file(_ path: String, contains needle: [UInt8]) -> Bool {
+    guard let data = FileManager.default.contents(atPath: path), !needle.isEmpty else { return false }
+    return data.range(of: Data(needle)) != nil
+}
+
+extension Fixture {
+    /// Flips one bit of a sealed column in the rows `condition` selects.
+    func flipBit(table: String, column: String, where condition: String, at offset: Int = 30) throws {
+        let raw = try raw()
+        let rows = try raw.query("SELECT rowid, \(column) FROM \(table) WHERE \(condition)") { ($0.int(0), $0.blob(1)!) }
+        for (rowid, var bytes) in rows {
+            bytes[offset] ^= 0x01
+            try raw.run("UPDATE \(table) SET \(column) = ? WHERE rowid = ?", [.blob(bytes), .integer(rowid)])
+        }
+    }
+}
