@@ -68,11 +68,11 @@ struct Migrator {
         let applied = try db.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version") {
             (version: Int($0.int(0)), name: $0.string(1), checksum: $0.string(2))
         }
+        if let newest = applied.last, newest.version > migrations.count {
+            throw StoreError.schemaTooNew(found: newest.version, supported: migrations.count)
+        }
         for (index, record) in applied.enumerated() {
             guard record.version == index + 1 else { throw StoreError.notAVault(path: db.path) }
-            guard record.version <= migrations.count else {
-                throw StoreError.schemaTooNew(found: applied.last!.version, supported: migrations.count)
-            }
             let ours = migrations[index]
             guard ours.checksum == record.checksum else {
                 throw StoreError.migrationChanged(version: ours.version, name: ours.name)

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Runs the built `pirvault` binary, as a user would.
+struct CLI {
+    struct Result {
+        let code: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `pirvault` executable next to the test bundle in the build folder.
+    static let executable: URL = {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return me.deletingLastPathComponent().appendingPathComponent("pirvault")
+    }()
+
+    let directory: String
+    var environment: [String: String]
+
+    /// A fresh folder; `PIRVAULT_PATH` points at a vault file in it.
+    init() {
+        directory = NSTemporaryDirectory() + "pirvault-cli-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        environment = [
+            "PATH": "/usr/bin:/bin",
+            "PIRVAULT_PATH": directory + "/vault.db",
+            "PIRVAULT_TEST_INSECURE_KDF": "1",
+        ]
+    }
+
+    var vaultPath: String { directory + "/vault.db" }
+    var keyPath: String { directory + "/vault.key" }
+
+    /// A vault unlocked by a generated key file, with PIRVAULT_KEY_FILE set.
+    static func withVault() throws -> CLI {
+        var cli = CLI()
+        let result = cli.run("init", "--key-file", cli.keyPath, "--generate-key")
+        guard result.code == 0 else { throw CLIError(result.stderr) }
+        cli.environment["PIRVAULT_KEY_FILE"] = cli.keyPath
+        return cli
+    }
+
+    struct CLIError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    func run(_ arguments: String..., stdin: String? = nil) -> Result {
+        run(arguments, stdin: stdin)
+    }
+
+    func run(_ arguments: [String], stdin: String? = nil) -> Result {
+        // Files, not pipes: no reader threads, and no deadlock on large output.
+        let stem = directory + "/.run-" + UUID().uuidString
+        FileManager.default.createFile(atPath: stem + ".out", contents: nil)
+        FileManager.default.createFile(atPath: stem + ".err", contents: nil)
+        FileManager.default.createFile(atPath: stem + ".in", contents: Data((stdin ?? "").utf8))
+        defer { for suffix in [".out", ".err", ".in"] { try? FileManager.default.removeItem(atPath: stem + suffix) } }
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = FileHandle(forWritingAtPath: stem + ".out")
+        process.standardError = FileHandle(forWritingAtPath: stem + ".err")
+        process.standardInput = FileHandle(forReadingAtPath: stem + ".in")
+        try! process.run()
+        process.waitUntilExit()
+        return Result(
+            code: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: stem + ".out", encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: stem + ".err", encoding: .utf8)) ?? "")
+    }
+}
+
+/// The JSON object or array printed on stdout.
+func parseJSON(_ text: String) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(text.utf8))
+}
