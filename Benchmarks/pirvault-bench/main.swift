@@ -1,1 +1,121 @@
-print("x")
+import Foundation
+import PirvaultCore
+
+// Benchmarks for the vault foundation (issue 2). Not a test: it prints figures.
+//
+//   swift build -c release --product pirvault --product pirvault-bench
+//   .build/release/pirvault-bench [--instances 100000] [--runs 5]
+//
+// Measures, with the release `pirvault` next to this binary:
+//   - process start baseline: `pirvault --version`
+//   - `pirvault instance list --json` on a vault of 10 and of N instances
+//   - open + unlock with a key file, in process and as a process (`pirvault audit list --limit 1`)
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let value = Int(arguments[i + 1]) else {
+        return fallback
+    }
+    return value
+}
+let bigCount = option("--instances", 100_000)
+let runs = option("--runs", 5)
+let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    .appendingPathComponent("pirvault").path
+guard FileManager.default.isExecutableFile(atPath: binary) else {
+    print("error: \(binary) not found; build it with 'swift build -c release --product pirvault'")
+    exit(1)
+}
+
+let work = NSTemporaryDirectory() + "pirvault-bench-" + UUID().uuidString
+try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: work) }
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+/// Starts `binary` with `args` via posix_spawn (Foundation's Process adds
+/// tens of milliseconds of its own on Linux), stdout to `outPath`, and waits.
+func spawn(_ args: [String], environment: [String], outPath: String) throws -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    let argv = ([binary] + args).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, binary, &actions, nil, argv, envp) == 0 else {
+        throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "posix_spawn failed"])
+    }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
+}
+
+/// Runs the binary `runs` times; returns the median wall time and the output size.
+func timeProcess(_ args: [String], vault: String, key: String) throws -> (median: Double, bytes: Int) {
+    var times: [Double] = []
+    let out = work + "/out"
+    for _ in 0..<runs {
+        var status: Int32 = 0
+        times.append(
+            try seconds { status = try spawn(args, environment: ["PIRVAULT_PATH=\(vault)", "PIRVAULT_KEY_FILE=\(key)"], outPath: out) })
+        guard status == 0 else { throw NSError(domain: "bench", code: Int(status)) }
+    }
+    let bytes = (try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+    return (median(times), bytes)
+}
+
+/// A vault with `count` instances, created in process in batches of 10,000 per transaction.
+func makeVault(_ name: String, count: Int) throws -> (vault: String, key: String, seconds: Double) {
+    let path = work + "/\(name).db"
+    let keyPath = work + "/\(name).key"
+    let vault = try Vault.create(at: path, unlock: .keyFile(KeyFile.generate(at: keyPath)))
+    let elapsed = try seconds {
+        var created = 0
+        while created < count {
+            let batch = min(10_000, count - created)
+            try vault.inOneTransaction {
+                for i in created..<(created + batch) {
+                    _ = try vault.createInstance(
+                        InstanceSpec(name: "instance-\(i)", customer: "customer-\(i % 1000)", flows: ["orders/*", "products/*"]))
+                }
+            }
+            created += batch
+        }
+    }
+    return (path, keyPath, elapsed)
+}
+
+func row(_ label: String, _ value: String) { print(label.padding(toLength: 58, withPad: " ", startingAt: 0) + value) }
+func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+
+print("pirvault-bench (issue 2): \(runs) runs per figure, median; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+let small = try makeVault("small", count: 10)
+let big = try makeVault("big", count: bigCount)
+row("create \(bigCount) instances in process (10k per txn)", String(format: "%.2f s (%.0f instances/s)", big.seconds, Double(bigCount) / big.seconds))
+
+let baseline = try timeProcess(["--version"], vault: small.vault, key: small.key)
+row("baseline: pirvault --version (process start)", ms(baseline.median))
+
+let list10 = try timeProcess(["instance", "list", "--json"], vault: small.vault, key: small.key)
+row("pirvault instance list --json, 10 instances", ms(list10.median) + "  (\(list10.bytes) bytes)")
+let listBig = try timeProcess(["instance", "list", "--json"], vault: big.vault, key: big.key)
+row("pirvault instance list --json, \(bigCount) instances", ms(listBig.median) + "  (\(listBig.bytes / 1_048_576) MiB)")
+row("  ratio \(bigCount) / 10 instances", String(format: "%.1f×", listBig.median / list10.median))
+row("  per instance", String(format: "%.2f µs", (listBig.median - list10.median) / Double(bigCount - 10) * 1e6))
+
+var unlockTimes: [Double] = []
+for _ in 0..<max(runs, 20) {
+    unlockTimes.append(try seconds { _ = try Vault.open(at: big.vault, unlock: .keyFile(KeyFile.read(at: big.key))) })
+}
+row("open + unlock with a key file, in process", String(format: "%.2f ms", median(unlockTimes) * 1000))
+let unlockProcess = try timeProcess(["audit", "list", "--limit", "1"], vault: big.vault, key: big.key)
+row("open + unlock + 1 audit row, as a process", ms(unlockProcess.median) + String(format: "  (%.1f× --version)", unlockProcess.median / baseline.median))

@@ -128,6 +128,12 @@ public final class Vault {
         try store.appendAudit(event.record)
     }
 
+    /// Runs several vault operations as one: all of their changes and audit
+    /// rows land together, or none do (for bulk imports).
+    public func inOneTransaction<T>(_ body: () throws -> T) throws -> T {
+        try write(body)
+    }
+
     /// Runs `body` in one write transaction, with store errors translated.
     func write<T>(_ body: () throws -> T) throws -> T {
         try storeOperation { try store.write(body) }

@@ -122,12 +122,22 @@ final class Connection {
         try query("PRAGMA data_version") { $0.int(0) }.first ?? 0
     }
 
+    private var transactionDepth = 0
+
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`: the write lock is
     /// taken up front, so concurrent writers queue on the busy timeout instead
     /// of failing when they upgrade), committing on success and rolling back on
-    /// any error.
+    /// any error. Nested calls join the outermost transaction: an error
+    /// anywhere rolls back all of it.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 {
+            transactionDepth += 1
+            defer { transactionDepth -= 1 }
+            return try body()
+        }
         try execute("BEGIN IMMEDIATE")
+        transactionDepth = 1
+        defer { transactionDepth = 0 }
         do {
             let result = try body()
             try execute("COMMIT")
@@ -140,8 +150,13 @@ final class Connection {
 
     /// Runs `body` in a read transaction, so it sees one consistent snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 { return try body() }
         try execute("BEGIN DEFERRED")
-        defer { try? execute("COMMIT") }
+        transactionDepth = 1
+        defer {
+            transactionDepth = 0
+            try? execute("COMMIT")
+        }
         return try body()
     }
 }
