@@ -22,11 +22,14 @@ public struct AuditEvent: Sendable, Equatable {
     public var remoteAddress: String?
     public var requestID: String?
     public var latencyMicros: Int64?
+    /// The id of the token concerned (never the token itself).
+    public var jti: String?
 
     public init(
         time: Timestamp, event: String, outcome: Outcome, reason: String? = nil, customer: String? = nil,
         instance: String? = nil, clientID: String? = nil, flow: String? = nil, method: String? = nil,
-        status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil, latencyMicros: Int64? = nil
+        status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil, latencyMicros: Int64? = nil,
+        jti: String? = nil
     ) {
         self.time = time
         self.event = event
@@ -41,6 +44,7 @@ public struct AuditEvent: Sendable, Equatable {
         self.remoteAddress = remoteAddress
         self.requestID = requestID
         self.latencyMicros = latencyMicros
+        self.jti = jti
     }
 
     /// The event as a JSON object with snake_case members; absent fields are
@@ -60,6 +64,7 @@ public struct AuditEvent: Sendable, Equatable {
             ("remote_addr", remoteAddress.map(JSONValue.string)),
             ("request_id", requestID.map(JSONValue.string)),
             ("latency_us", latencyMicros.map(JSONValue.integer)),
+            ("jti", jti.map(JSONValue.string)),
         ])
     }
 
@@ -79,7 +84,7 @@ public struct AuditEvent: Sendable, Equatable {
         return AuditRecord(
             time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
             instance: instance, clientID: clientID, flow: flow, method: method, status: status,
-            remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros,
+            remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros, jti: jti,
             canonical: canonical, leafHash: Self.leafHash(canonical: canonical))
     }
 
@@ -88,7 +93,7 @@ public struct AuditEvent: Sendable, Equatable {
             time: record.time, event: record.event, outcome: Outcome(rawValue: record.outcome) ?? .error,
             reason: record.reason, customer: record.customer, instance: record.instance, clientID: record.clientID,
             flow: record.flow, method: record.method, status: record.status, remoteAddress: record.remoteAddress,
-            requestID: record.requestID, latencyMicros: record.latencyMicros)
+            requestID: record.requestID, latencyMicros: record.latencyMicros, jti: record.jti)
     }
 }
 

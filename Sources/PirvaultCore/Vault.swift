@@ -12,16 +12,25 @@ import PirvaultStore
 public final class Vault {
     let store: VaultStore
     public let vaultID: String
-    let vaultKey: SealingKey
+    /// Replaced by `rotateVaultKey`.
+    var vaultKey: SealingKey
+    /// The key the vault key is sealed under; replaced by `changeUnlock`.
+    var unlockKey: SealingKey
+    var unlockMethod: VaultHeaderRecord.UnlockMethod
     let verifier: SecretVerifier
     public let clock: Clock
 
     public var path: String { store.path }
 
-    private init(store: VaultStore, vaultID: String, vaultKey: SealingKey, verifier: SecretVerifier, clock: Clock) {
+    private init(
+        store: VaultStore, vaultID: String, vaultKey: SealingKey, unlockKey: SealingKey,
+        unlockMethod: VaultHeaderRecord.UnlockMethod, verifier: SecretVerifier, clock: Clock
+    ) {
         self.store = store
         self.vaultID = vaultID
         self.vaultKey = vaultKey
+        self.unlockKey = unlockKey
+        self.unlockMethod = unlockMethod
         self.verifier = verifier
         self.clock = clock
     }
@@ -32,43 +41,28 @@ public final class Vault {
     public static func create(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
         let vaultID = UUID().uuidString.lowercased()
         let now = clock.now()
-        let method: VaultHeaderRecord.UnlockMethod
-        let unlockKey: SealingKey
-        var salt: [UInt8]? = nil
-        var parameters: Argon2idParameters? = nil
-        switch unlock {
-        case .keyFile(let bytes):
-            method = .keyFile
-            unlockKey = try SealingKey(bytes)
-        case .passphrase(let passphrase):
-            guard passphrase.count >= minimumPassphraseLength else {
-                throw VaultError.invalidInput(
-                    "the passphrase must be at least \(minimumPassphraseLength) characters; choose a longer one or use --key-file F --generate-key")
-            }
-            method = .passphrase
-            salt = PassphraseKDF.newSalt()
-            parameters = Argon2idParameters.forNewVault
-            unlockKey = try SealingKey(PassphraseKDF.deriveKey(passphrase: passphrase, salt: salt!, parameters: parameters!))
-        }
+        let newUnlock = try NewUnlock(unlock)
         let vaultKey = SealingKey.generate()
         let verifierKey = SecretBytes.random(count: SecretVerifier.keyLength)
         let header = VaultHeaderRecord(
-            vaultID: vaultID, unlockMethod: method,
-            kdfOpslimit: parameters.map { Int64($0.opslimit) }, kdfMemlimit: parameters.map { Int64($0.memlimit) },
-            kdfSalt: salt,
-            sealedVaultKey: unlockKey.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, method)),
+            vaultID: vaultID, unlockMethod: newUnlock.method, kdfOpslimit: newUnlock.opslimit,
+            kdfMemlimit: newUnlock.memlimit, kdfSalt: newUnlock.salt,
+            sealedVaultKey: newUnlock.key.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, newUnlock.method)),
             sealedVerifierKey: vaultKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)),
             createdAt: now.rfc3339)
-        let store = try storeOperation {
+        var vault: Vault? = nil
+        _ = try storeOperation {
             try VaultStore.create(at: path, header: header) { store in
-                try store.appendAudit(
-                    AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(method.rawValue)")
-                        .record)
+                let created = Vault(
+                    store: store, vaultID: vaultID, vaultKey: vaultKey, unlockKey: newUnlock.key,
+                    unlockMethod: newUnlock.method, verifier: try SecretVerifier(key: verifierKey), clock: clock)
+                try created.insertSigningKey(.generate(), at: now)
+                try created.audit(
+                    AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
+                vault = created
             }
         }
-        return Vault(
-            store: store, vaultID: vaultID, vaultKey: vaultKey, verifier: try SecretVerifier(key: verifierKey),
-            clock: clock)
+        return vault!
     }
 
     /// Opens and unlocks the vault at `path`. A wrong key file or passphrase
@@ -119,8 +113,8 @@ public final class Vault {
             throw VaultError.tampered("the vault's verifier key did not decrypt: the vault header was altered; restore it from a backup")
         }
         return Vault(
-            store: store, vaultID: header.vaultID, vaultKey: vaultKey, verifier: try SecretVerifier(key: verifierKey),
-            clock: clock)
+            store: store, vaultID: header.vaultID, vaultKey: vaultKey, unlockKey: unlockKey,
+            unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
     }
 
     /// Appends `event` in the current transaction.
@@ -157,5 +151,42 @@ enum AD {
 
     static func secret(_ vault: String, credentialID: Int64, instanceID: Int64) -> String {
         "pirvault/v1|\(vault)|credentials|\(credentialID)|sealed_secret|instance=\(instanceID)"
+    }
+
+    static func signingKey(_ vault: String, keyID: Int64) -> String {
+        "pirvault/v1|\(vault)|signing_keys|\(keyID)|sealed_private_key"
+    }
+}
+
+/// A new unlock secret turned into the key that seals the vault key, with
+/// the header fields that describe it.
+struct NewUnlock {
+    let method: VaultHeaderRecord.UnlockMethod
+    let key: SealingKey
+    let salt: [UInt8]?
+    let opslimit: Int64?
+    let memlimit: Int64?
+
+    init(_ unlock: UnlockSecret) throws {
+        switch unlock {
+        case .keyFile(let bytes):
+            method = .keyFile
+            key = try SealingKey(bytes)
+            salt = nil
+            opslimit = nil
+            memlimit = nil
+        case .passphrase(let passphrase):
+            guard passphrase.count >= Vault.minimumPassphraseLength else {
+                throw VaultError.invalidInput(
+                    "the passphrase must be at least \(Vault.minimumPassphraseLength) characters; choose a longer one or use a key file")
+            }
+            let newSalt = PassphraseKDF.newSalt()
+            let parameters = Argon2idParameters.forNewVault
+            method = .passphrase
+            key = try SealingKey(PassphraseKDF.deriveKey(passphrase: passphrase, salt: newSalt, parameters: parameters))
+            salt = newSalt
+            opslimit = Int64(parameters.opslimit)
+            memlimit = Int64(parameters.memlimit)
+        }
     }
 }

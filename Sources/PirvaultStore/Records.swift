@@ -107,6 +107,7 @@ public struct AuditRecord: Sendable, Equatable {
     public var remoteAddress: String?
     public var requestID: String?
     public var latencyMicros: Int64?
+    public var jti: String?
     public var canonical: [UInt8]?
     public var leafHash: [UInt8]
 
@@ -114,7 +115,7 @@ public struct AuditRecord: Sendable, Equatable {
         seq: Int64 = -1, time: Timestamp, event: String, outcome: String, reason: String? = nil,
         customer: String? = nil, instance: String? = nil, clientID: String? = nil, flow: String? = nil,
         method: String? = nil, status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil,
-        latencyMicros: Int64? = nil, canonical: [UInt8]?, leafHash: [UInt8]
+        latencyMicros: Int64? = nil, jti: String? = nil, canonical: [UInt8]?, leafHash: [UInt8]
     ) {
         self.seq = seq
         self.time = time
@@ -130,6 +131,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.remoteAddress = remoteAddress
         self.requestID = requestID
         self.latencyMicros = latencyMicros
+        self.jti = jti
         self.canonical = canonical
         self.leafHash = leafHash
     }
@@ -158,5 +160,43 @@ public struct AuditFilter: Sendable, Equatable {
         self.event = event
         self.limit = limit
         self.newestFirst = newestFirst
+    }
+}
+
+/// An Ed25519 signing key: the active one has no `retiredAt`.
+public struct SigningKeyRecord: Sendable, Equatable {
+    public var id: Int64
+    public var kid: String
+    public var publicKey: [UInt8]
+    public var sealedPrivateKey: [UInt8]
+    public var createdAt: Timestamp
+    public var retiredAt: Timestamp?
+    /// A retired key stays published until then (when its last token has expired).
+    public var publishedUntil: Timestamp?
+}
+
+/// An opaque access token, known only by its keyed hash.
+public struct OpaqueTokenRecord: Sendable, Equatable {
+    public var tokenHash: [UInt8]
+    public var jti: String
+    public var instanceID: Int64
+    public var credentialID: Int64
+    public var credentialGeneration: Int64
+    public var scope: [String]
+    public var issuedAt: Timestamp
+    public var expiresAt: Timestamp
+
+    public init(
+        tokenHash: [UInt8], jti: String, instanceID: Int64, credentialID: Int64, credentialGeneration: Int64,
+        scope: [String], issuedAt: Timestamp, expiresAt: Timestamp
+    ) {
+        self.tokenHash = tokenHash
+        self.jti = jti
+        self.instanceID = instanceID
+        self.credentialID = credentialID
+        self.credentialGeneration = credentialGeneration
+        self.scope = scope
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
     }
 }

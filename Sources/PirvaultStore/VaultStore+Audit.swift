@@ -6,15 +6,15 @@ extension VaultStore {
         try db.run(
             """
             INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
-                method, status, remote_addr, request_id, latency_us, canonical, leaf_hash)
-            VALUES ((SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
+            VALUES ((SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.integer(record.time.microseconds), .text(record.event), .text(record.outcome),
              Self.optional(record.reason), Self.optional(record.customer), Self.optional(record.instance),
              Self.optional(record.clientID), Self.optional(record.flow), Self.optional(record.method),
              record.status.map { .integer(Int64($0)) } ?? .null, Self.optional(record.remoteAddress),
              Self.optional(record.requestID), record.latencyMicros.map(SQLValue.integer) ?? .null,
-             record.canonical.map(SQLValue.blob) ?? .null, .blob(record.leafHash)])
+             Self.optional(record.jti), record.canonical.map(SQLValue.blob) ?? .null, .blob(record.leafHash)])
         return db.lastInsertRowID
     }
 
@@ -43,7 +43,7 @@ extension VaultStore {
         }
         var sql = """
             SELECT seq, time_us, event, outcome, reason, customer, instance, clientid, flow, method, status,
-                   remote_addr, request_id, latency_us, canonical, leaf_hash
+                   remote_addr, request_id, latency_us, jti, canonical, leaf_hash
             FROM audit_events
             """
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
@@ -59,8 +59,8 @@ extension VaultStore {
                     outcome: row.string(3), reason: row.text(4), customer: row.text(5), instance: row.text(6),
                     clientID: row.text(7), flow: row.text(8), method: row.text(9),
                     status: row.optionalInt(10).map { Int($0) }, remoteAddress: row.text(11),
-                    requestID: row.text(12), latencyMicros: row.optionalInt(13), canonical: row.blob(14),
-                    leafHash: row.blob(15) ?? []))
+                    requestID: row.text(12), latencyMicros: row.optionalInt(13), jti: row.text(14),
+                    canonical: row.blob(15), leafHash: row.blob(16) ?? []))
         }
     }
 }

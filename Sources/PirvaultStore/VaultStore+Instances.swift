@@ -1,14 +1,14 @@
 import PirvaultJSON
 
 extension VaultStore {
-    private static let instanceColumns = """
+    static let instanceColumns = """
         i.id, i.name, c.name, i.clientid, i.plan, i.roles, i.grant_types, i.redirect_uris, i.flows,
         i.token_ttl, i.token_format, i.url, i.tokenurl, i.origin, i.status, i.credential_generation,
         i.sealed_data_key, i.created_at, i.updated_at
         """
-    private static let instanceFrom = "FROM instances i JOIN customers c ON c.id = i.customer_id"
+    static let instanceFrom = "FROM instances i JOIN customers c ON c.id = i.customer_id"
 
-    private static func instance(from row: Row) throws -> InstanceRecord {
+    static func instance(from row: Row) throws -> InstanceRecord {
         func list(_ column: Int32) throws -> [String] {
             guard let values = try? JSONValue.parse(row.string(column)).stringArray else {
                 throw StoreError.corrupt(what: "a list column of instance \(row.string(1)) is not a JSON array of strings")
@@ -61,16 +61,23 @@ extension VaultStore {
     }
 
     public func instance(named name: String) throws -> InstanceRecord? {
-        try db.query(
-            "SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE i.name = ?", [.text(name)], row: Self.instance
-        ).first
+        var found: InstanceRecord?
+        try forEachInstance(whereClause: "i.name = ?", [.text(name)]) { found = $0 }
+        return found
     }
 
     public func instance(clientID: String) throws -> InstanceRecord? {
-        try db.query(
-            "SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE i.clientid = ?", [.text(clientID)],
-            row: Self.instance
-        ).first
+        var found: InstanceRecord?
+        try forEachInstance(whereClause: "i.clientid = ?", [.text(clientID)]) { found = $0 }
+        return found
+    }
+
+    func forEachInstance(
+        whereClause: String, _ values: [SQLValue], order: String = "", _ body: (InstanceRecord) throws -> Void
+    ) throws {
+        try db.forEach("SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE \(whereClause) \(order)", values) {
+            try body(Self.instance(from: $0))
+        }
     }
 
     /// Calls `body` for each instance (of one customer, or all), ordered by
@@ -78,13 +85,9 @@ extension VaultStore {
     public func forEachInstance(customer: String? = nil, _ body: (InstanceRecord) throws -> Void) throws {
         let order = "ORDER BY c.name, i.name"
         if let customer {
-            try db.forEach(
-                "SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE c.name = ? \(order)", [.text(customer)]
-            ) { try body(Self.instance(from: $0)) }
+            try forEachInstance(whereClause: "c.name = ?", [.text(customer)], order: order, body)
         } else {
-            try db.forEach("SELECT \(Self.instanceColumns) \(Self.instanceFrom) \(order)") {
-                try body(Self.instance(from: $0))
-            }
+            try forEachInstance(whereClause: "1", [], order: order, body)
         }
     }
 

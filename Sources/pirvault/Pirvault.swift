@@ -13,7 +13,10 @@ struct Pirvault: ParsableCommand {
             Exit codes: 0 success, 1 operational failure, 2 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, InstanceCommand.self, AuditCommand.self]
+        subcommands: [
+            Init.self, InstanceCommand.self, CredentialsCommand.self, TokenCommand.self, KeysCommand.self,
+            AuditCommand.self,
+        ]
     )
 }
 
@@ -36,6 +39,8 @@ enum Main {
         switch error {
         case let error as VaultError:
             Output.fail(error.description, code: error.isUsageError ? 2 : 1)
+        case let error as TokenError:
+            Output.fail(error.description, code: 1)
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:

@@ -1,0 +1,62 @@
+import PirvaultCrypto
+import PirvaultStore
+
+/// What issuing and authorizing need to know about one instance: a snapshot,
+/// so a server can keep it in memory and the CLI can read it per call.
+public struct ClientState: Sendable {
+    public struct Credential: Sendable {
+        public let id: Int64
+        let verifier: [UInt8]
+        /// nil while current; else the end of its grace period.
+        public let expiresAt: Timestamp?
+
+        func isValid(at now: Timestamp) -> Bool { expiresAt.map { now < $0 } ?? true }
+    }
+
+    public let instanceID: Int64
+    public let name: String
+    public let customer: String
+    public let clientID: String
+    public let plan: String
+    public let roles: [String]
+    public let grantTypes: [String]
+    public let flows: [String]
+    public let tokenTTL: Int
+    public let tokenFormat: String
+    public let status: String
+    public let credentialGeneration: Int64
+    public let credentials: [Credential]
+
+    public init(record: InstanceRecord, credentials: [CredentialRecord]) {
+        instanceID = record.id
+        name = record.name
+        customer = record.customer
+        clientID = record.clientID
+        plan = record.plan
+        roles = record.roles
+        grantTypes = record.grantTypes
+        flows = record.flows
+        tokenTTL = record.tokenTTL
+        tokenFormat = record.tokenFormat
+        status = record.status
+        credentialGeneration = record.credentialGeneration
+        self.credentials = credentials.map { Credential(id: $0.id, verifier: $0.verifier, expiresAt: $0.expiresAt) }
+    }
+
+    public var xsappname: String { ClientID.xsappname(of: clientID) }
+    public var isActive: Bool { status == "active" }
+
+    /// The id of the valid credential whose verifier equals `tag`. Every
+    /// credential is compared, in constant time, whatever matches first.
+    func credential(matching tag: [UInt8], at now: Timestamp) -> Int64? {
+        var match: Int64? = nil
+        for credential in credentials where constantTimeEquals(credential.verifier, tag) && credential.isValid(at: now) {
+            match = match ?? credential.id
+        }
+        return match
+    }
+
+    func isCredentialValid(id: Int64, at now: Timestamp) -> Bool {
+        credentials.contains { $0.id == id && $0.isValid(at: now) }
+    }
+}

@@ -1,0 +1,167 @@
+import PirvaultCrypto
+import PirvaultJSON
+
+/// The claims pirvault puts in (and requires of) an access token.
+public struct TokenClaims: Sendable, Equatable {
+    public var issuer: String
+    public var clientID: String
+    public var audience: [String]
+    public var scope: [String]
+    public var grantType: String
+    public var zoneID: String
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    public var jti: String
+    public var customer: String
+    public var instance: String
+    public var plan: String
+    /// The instance's credential generation at issue; a revocation bumps it.
+    public var credentialGeneration: Int64
+    /// The client secret (credential row) the token was obtained with.
+    public var credentialID: Int64
+
+    /// The payload object: XSUAA-style claims plus pirvault's own `gen` and `cred`.
+    var jsonObject: JSONValue {
+        .object([
+            ("iss", .string(issuer)),
+            ("sub", .string(clientID)),
+            ("client_id", .string(clientID)),
+            ("cid", .string(clientID)),
+            ("azp", .string(clientID)),
+            ("aud", JSONValue(audience)),
+            ("scope", JSONValue(scope)),
+            ("grant_type", .string(grantType)),
+            ("zid", .string(zoneID)),
+            ("iat", .integer(issuedAt)),
+            ("exp", .integer(expiresAt)),
+            ("jti", .string(jti)),
+            ("ext_attr", .object([("customer", .string(customer)), ("instance", .string(instance)), ("plan", .string(plan))])),
+            ("gen", .integer(credentialGeneration)),
+            ("cred", .integer(credentialID)),
+        ])
+    }
+
+    /// Reads the claims back, refusing any that are missing or of the wrong type.
+    init(json: JSONValue) throws(Refusal) {
+        func string(_ name: String, in object: JSONValue = json) throws(Refusal) -> String {
+            guard let value = object[name]?.stringValue else { throw .malformed("claim '\(name)' is missing or not a string") }
+            return value
+        }
+        func integer(_ name: String) throws(Refusal) -> Int64 {
+            guard let value = json[name]?.integerValue else { throw .malformed("claim '\(name)' is missing or not an integer") }
+            return value
+        }
+        func strings(_ name: String) throws(Refusal) -> [String] {
+            guard let value = json[name]?.stringArray else { throw .malformed("claim '\(name)' is missing or not an array of strings") }
+            return value
+        }
+        guard let ext = json["ext_attr"], case .object = ext else { throw .malformed("claim 'ext_attr' is missing") }
+        issuer = try string("iss")
+        clientID = try string("client_id")
+        audience = try strings("aud")
+        scope = try strings("scope")
+        grantType = try string("grant_type")
+        zoneID = try string("zid")
+        issuedAt = try integer("iat")
+        expiresAt = try integer("exp")
+        jti = try string("jti")
+        customer = try string("customer", in: ext)
+        instance = try string("instance", in: ext)
+        plan = try string("plan", in: ext)
+        credentialGeneration = try integer("gen")
+        credentialID = try integer("cred")
+        guard try string("sub") == clientID, try string("cid") == clientID, try string("azp") == clientID else {
+            throw .malformed("claims 'sub', 'cid' and 'azp' must equal 'client_id'")
+        }
+    }
+
+    init(
+        issuer: String, clientID: String, audience: [String], scope: [String], grantType: String, zoneID: String,
+        issuedAt: Int64, expiresAt: Int64, jti: String, customer: String, instance: String, plan: String,
+        credentialGeneration: Int64, credentialID: Int64
+    ) {
+        self.issuer = issuer
+        self.clientID = clientID
+        self.audience = audience
+        self.scope = scope
+        self.grantType = grantType
+        self.zoneID = zoneID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.jti = jti
+        self.customer = customer
+        self.instance = instance
+        self.plan = plan
+        self.credentialGeneration = credentialGeneration
+        self.credentialID = credentialID
+    }
+}
+
+/// Compact-serialised JWS (RFC 7515) with EdDSA (RFC 8037) only.
+enum JWT {
+    static let maximumLength = 8192
+
+    static func sign(_ claims: TokenClaims, kid: String, jku: String, key: Ed25519SigningKey) -> String {
+        let header = JSONValue.object([
+            ("alg", .string("EdDSA")), ("typ", .string("JWT")), ("kid", .string(kid)), ("jku", .string(jku)),
+        ])
+        var signingInput = Base64.encode(header.canonicalBytes(), .urlSafeNoPadding)
+        signingInput += "."
+        signingInput += Base64.encode(claims.jsonObject.canonicalBytes(), .urlSafeNoPadding)
+        let signature = key.signature(for: Array(signingInput.utf8))
+        return signingInput + "." + Base64.encode(signature, .urlSafeNoPadding)
+    }
+
+    struct Parsed {
+        let kid: String
+        let claims: JSONValue
+        let signingInput: [UInt8]
+        let signature: [UInt8]
+    }
+
+    /// Splits and decodes a token without trusting it. The only algorithm
+    /// accepted is EdDSA: `none`, HMAC (a classic confusion with the public
+    /// key as HMAC secret) and everything else are refused before any key is used.
+    static func parse(_ token: String) throws(Refusal) -> Parsed {
+        guard token.utf8.count <= maximumLength else { throw .malformed("token longer than \(maximumLength) bytes") }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .malformed("a JWT has three dot-separated parts") }
+        guard let headerBytes = Base64.decode(parts[0], .urlSafeNoPadding),
+            let payloadBytes = Base64.decode(parts[1], .urlSafeNoPadding),
+            let signature = Base64.decode(parts[2], .urlSafeNoPadding)
+        else { throw .malformed("a part is not base64url") }
+        let header: JSONValue
+        let claims: JSONValue
+        do {
+            header = try JSONValue.parse(headerBytes)
+            claims = try JSONValue.parse(payloadBytes)
+        } catch {
+            throw .malformed("a part is not valid JSON")
+        }
+        guard case .object = header, case .object = claims else { throw .malformed("header and payload must be JSON objects") }
+        guard let alg = header["alg"]?.stringValue else { throw .malformed("the header has no 'alg'") }
+        guard alg == "EdDSA" else { throw .unsupportedAlgorithm(alg) }
+        if let typ = header["typ"], typ.stringValue?.uppercased() != "JWT" { throw .malformed("header 'typ' is not JWT") }
+        if header["crit"] != nil { throw .malformed("header 'crit' is not supported") }
+        guard let kid = header["kid"]?.stringValue else { throw .malformed("the header has no 'kid'") }
+        let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        return Parsed(kid: kid, claims: claims, signingInput: signingInput, signature: signature)
+    }
+}
+
+extension Ed25519PublicKey {
+    /// RFC 7638 JWK thumbprint: SHA-256 over `{"crv","kty","x"}` in that order.
+    var thumbprint: String {
+        let x = Base64.encode(rawRepresentation, .urlSafeNoPadding)
+        let json = #"{"crv":"Ed25519","kty":"OKP","x":"\#(x)"}"#
+        return Base64.encode(SHA256.hash(Array(json.utf8)), .urlSafeNoPadding)
+    }
+
+    /// The public JWK (RFC 8037).
+    var jwk: JSONValue {
+        .object([
+            ("kty", .string("OKP")), ("crv", .string("Ed25519")), ("kid", .string(thumbprint)), ("use", .string("sig")),
+            ("alg", .string("EdDSA")), ("x", .string(Base64.encode(rawRepresentation, .urlSafeNoPadding))),
+        ])
+    }
+}

@@ -1,0 +1,291 @@
+import PirvaultCrypto
+import PirvaultJSON
+import PirvaultStore
+
+/// Where authorization reads the vault's state: the store for the CLI, a
+/// cache for the server. Lookups may throw (storage failure); refusals never do.
+public protocol AuthorizationState {
+    func client(clientID: String) throws -> ClientState?
+    func client(instanceID: Int64) throws -> ClientState?
+    func isRevoked(jti: String) throws -> Bool
+    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord?
+    func publicKey(kid: String) throws -> Ed25519PublicKey?
+}
+
+/// The key that signs new tokens.
+public struct SigningIdentity: Sendable {
+    public let kid: String
+    let key: Ed25519SigningKey
+
+    init(key: Ed25519SigningKey) {
+        self.key = key
+        kid = key.publicKey.thumbprint
+    }
+}
+
+/// A token that passed every check of `TokenAuthority.verify`.
+public struct VerifiedToken: Sendable {
+    public let clientID: String
+    public let scope: [String]
+    public let expiresAt: Int64
+    public let jti: String
+    public let client: ClientState
+}
+
+/// The outcome of the one authorization decision shared by `token verify`,
+/// introspection and the flow gateway.
+public struct AccessDecision: Sendable {
+    public let refusal: Refusal?
+    public let token: VerifiedToken?
+
+    public var isAllowed: Bool { refusal == nil }
+    public var httpStatus: Int { refusal.map { $0.isAuthentication ? 401 : 403 } ?? 200 }
+    public var reason: String { refusal?.reason ?? "allowed" }
+
+    /// `token verify --json`: active, reason, client_id, customer, instance, scope, exp, jti.
+    public var jsonObject: JSONValue {
+        .object(omittingNils: [
+            ("active", .bool(isAllowed)),
+            ("reason", .string(reason)),
+            ("client_id", token.map { .string($0.clientID) }),
+            ("customer", token.map { .string($0.client.customer) }),
+            ("instance", token.map { .string($0.client.name) }),
+            ("scope", token.map { .string($0.scope.joined(separator: " ")) }),
+            ("exp", token.map { .integer($0.expiresAt) }),
+            ("jti", token.map { .string($0.jti) }),
+        ])
+    }
+}
+
+/// A client_credentials request.
+public struct TokenRequest: Sendable {
+    public var clientID: String
+    public var secret: String
+    /// Bare roles or full `<xsappname>.<role>` scopes; empty asks for all roles.
+    public var scopes: [String]
+    public var format: TokenFormat?
+    public var grantType: String
+
+    public init(
+        clientID: String, secret: String, scopes: [String] = [], format: TokenFormat? = nil,
+        grantType: String = GrantType.clientCredentials.rawValue
+    ) {
+        self.clientID = clientID
+        self.secret = secret
+        self.scopes = scopes
+        self.format = format
+        self.grantType = grantType
+    }
+}
+
+/// A refused token request: the RFC 6749 §5.2 error code, a specific reason
+/// for the audit trail and the operator, and the client it concerned if known.
+public struct TokenError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let reason: String
+    public let client: ClientState?
+
+    public var description: String { "\(code): \(reason)" }
+
+    /// What an unauthenticated caller is told: client authentication failures
+    /// are not told apart, so they reveal nothing about the instance.
+    public var publicDescription: String { code == "invalid_client" ? "client authentication failed" : reason }
+}
+
+/// A token that was issued.
+public struct IssuedToken: Sendable {
+    public let accessToken: String
+    public let expiresIn: Int
+    public let scope: [String]
+    public let jti: String
+    public let format: TokenFormat
+    public let client: ClientState
+    /// For opaque tokens: the record to store (only the token's hash).
+    public let opaqueRecord: OpaqueTokenRecord?
+
+    /// The token endpoint's 200 response (RFC 6749 §5.1).
+    public var jsonObject: JSONValue {
+        .object([
+            ("access_token", .string(accessToken)), ("token_type", .string("bearer")),
+            ("expires_in", .integer(Int64(expiresIn))), ("scope", .string(scope.joined(separator: " "))),
+            ("jti", .string(jti)),
+        ])
+    }
+}
+
+/// Issues and verifies this vault's access tokens. Pure given its inputs:
+/// the state to consult and the time are passed in.
+public struct TokenAuthority: Sendable {
+    public static let defaultIssuer = "http://127.0.0.1:8080"
+    /// Integration flows require this role, as in the cloud.
+    public static let flowRole = "ESBMessaging.send"
+    static let opaqueContext = "pirvault/v1 opaque-token"
+    static let clockSkewSeconds: Int64 = 60
+
+    /// The public base URL, e.g. `https://pirvault.example.com`.
+    public let issuer: String
+    public let vaultID: String
+    let verifier: SecretVerifier
+
+    public var issuerClaim: String { issuer + "/oauth/token" }
+    public var jwksURL: String { issuer + "/token_keys" }
+
+    // MARK: Issuing
+
+    public func issue(
+        _ request: TokenRequest, client: ClientState?, signer: SigningIdentity, now: Timestamp
+    ) -> Result<IssuedToken, TokenError> {
+        guard request.grantType == GrantType.clientCredentials.rawValue else {
+            return .failure(TokenError(code: "unsupported_grant_type", reason: "grant type '\(Validation.printable(request.grantType))' is not supported; use client_credentials", client: client))
+        }
+        // The tag is computed even for an unknown client, so timing does not tell them apart.
+        let tag = verifier.tag(for: request.secret, context: request.clientID)
+        guard let client else {
+            return .failure(TokenError(code: "invalid_client", reason: "unknown client id", client: nil))
+        }
+        let everMatched = client.credentials.contains { constantTimeEquals($0.verifier, tag) }
+        guard everMatched else {
+            return .failure(TokenError(code: "invalid_client", reason: "wrong client secret", client: client))
+        }
+        guard client.isActive else {
+            return .failure(TokenError(code: "invalid_client", reason: "instance is revoked", client: client))
+        }
+        guard let credentialID = client.credential(matching: tag, at: now) else {
+            return .failure(TokenError(code: "invalid_client", reason: "client secret was rotated out (its grace period is over)", client: client))
+        }
+        guard client.grantTypes.contains(GrantType.clientCredentials.rawValue) else {
+            return .failure(TokenError(code: "unauthorized_client", reason: "grant type client_credentials is not enabled for this instance", client: client))
+        }
+        let scope: [String]
+        switch grantedScope(requested: request.scopes, client: client) {
+        case .success(let granted): scope = granted
+        case .failure(let error): return .failure(error)
+        }
+        let format = request.format ?? TokenFormat(rawValue: client.tokenFormat) ?? .jwt
+        let jti = Base64.encode(SecureRandom.bytes(16), .urlSafeNoPadding)
+        let expiresAt = now.seconds + Int64(client.tokenTTL)
+        switch format {
+        case .jwt:
+            let claims = TokenClaims(
+                issuer: issuerClaim, clientID: client.clientID, audience: [client.clientID, client.xsappname],
+                scope: scope, grantType: GrantType.clientCredentials.rawValue, zoneID: vaultID,
+                issuedAt: now.seconds, expiresAt: expiresAt, jti: jti, customer: client.customer,
+                instance: client.name, plan: client.plan, credentialGeneration: client.credentialGeneration,
+                credentialID: credentialID)
+            let token = JWT.sign(claims, kid: signer.kid, jku: jwksURL, key: signer.key)
+            return .success(
+                IssuedToken(
+                    accessToken: token, expiresIn: client.tokenTTL, scope: scope, jti: jti, format: .jwt,
+                    client: client, opaqueRecord: nil))
+        case .opaque:
+            // 32 random bytes: 256 bits, 43 URL-safe characters.
+            let token = Base64.encode(SecureRandom.bytes(32), .urlSafeNoPadding)
+            let record = OpaqueTokenRecord(
+                tokenHash: opaqueHash(token), jti: jti, instanceID: client.instanceID, credentialID: credentialID,
+                credentialGeneration: client.credentialGeneration, scope: scope, issuedAt: now,
+                expiresAt: Timestamp(seconds: expiresAt))
+            return .success(
+                IssuedToken(
+                    accessToken: token, expiresIn: client.tokenTTL, scope: scope, jti: jti, format: .opaque,
+                    client: client, opaqueRecord: record))
+        }
+    }
+
+    /// Requested scopes narrowed to the client's roles, as `<xsappname>.<role>`.
+    func grantedScope(requested: [String], client: ClientState) -> Result<[String], TokenError> {
+        let prefix = client.xsappname + "."
+        var roles: [String] = []
+        for item in requested.flatMap({ $0.split(separator: " ").map(String.init) }) {
+            let role = item.hasPrefix(prefix) ? String(item.dropFirst(prefix.count)) : item
+            guard client.roles.contains(role) else {
+                return .failure(TokenError(code: "invalid_scope", reason: "scope '\(Validation.printable(item))' is not granted to this client", client: client))
+            }
+            if !roles.contains(role) { roles.append(role) }
+        }
+        return .success((roles.isEmpty ? client.roles : roles).map { prefix + $0 })
+    }
+
+    func opaqueHash(_ token: String) -> [UInt8] { verifier.tag(for: token, context: Self.opaqueContext) }
+
+    // MARK: Verifying and authorizing
+
+    /// The shared decision: is `token` valid now, and may it call `flow` (when given)?
+    public func decide(token: String?, flow: String?, state: some AuthorizationState, now: Timestamp) throws -> AccessDecision {
+        let verified: VerifiedToken
+        switch try verify(token: token, state: state, now: now) {
+        case .failure(let refusal): return AccessDecision(refusal: refusal, token: nil)
+        case .success(let token): verified = token
+        }
+        guard let flow else { return AccessDecision(refusal: nil, token: verified) }
+        return AccessDecision(refusal: authorize(verified, flow: flow), token: verified)
+    }
+
+    func verify(token: String?, state: some AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+        guard let token, !token.isEmpty else { return .failure(.missingToken) }
+        if token.contains(".") { return try verifyJWT(token, state: state, now: now) }
+        return try verifyOpaque(token, state: state, now: now)
+    }
+
+    private func verifyJWT(_ token: String, state: some AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+        let parsed: JWT.Parsed
+        let claims: TokenClaims
+        do {
+            parsed = try JWT.parse(token)
+            guard let key = try state.publicKey(kid: parsed.kid) else { return .failure(.unknownSigningKey) }
+            guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { return .failure(.badSignature) }
+            claims = try TokenClaims(json: parsed.claims)
+        } catch let refusal as Refusal {
+            return .failure(refusal)
+        }
+        guard claims.issuer == issuerClaim else { return .failure(.wrongIssuer) }
+        guard claims.zoneID == vaultID else { return .failure(.otherVault) }
+        return try checkLiveness(
+            clientLookup: { try state.client(clientID: claims.clientID) }, jti: claims.jti, issuedAt: claims.issuedAt,
+            expiresAt: claims.expiresAt, generation: claims.credentialGeneration, credentialID: claims.credentialID,
+            scope: claims.scope, state: state, now: now)
+    }
+
+    private func verifyOpaque(_ token: String, state: some AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+        guard token.utf8.count <= 43, Base64.decode(token, .urlSafeNoPadding) != nil else {
+            return .failure(.malformed("neither a JWT nor an opaque token of this vault"))
+        }
+        guard let record = try state.opaqueToken(hash: opaqueHash(token)) else { return .failure(.unknownOpaqueToken) }
+        return try checkLiveness(
+            clientLookup: { try state.client(instanceID: record.instanceID) }, jti: record.jti,
+            issuedAt: record.issuedAt.seconds, expiresAt: record.expiresAt.seconds,
+            generation: record.credentialGeneration, credentialID: record.credentialID, scope: record.scope,
+            state: state, now: now)
+    }
+
+    /// The checks both token kinds share: time, revocation, and the instance's current state.
+    private func checkLiveness(
+        clientLookup: () throws -> ClientState?, jti: String, issuedAt: Int64, expiresAt: Int64, generation: Int64,
+        credentialID: Int64, scope: [String], state: some AuthorizationState, now: Timestamp
+    ) throws -> Result<VerifiedToken, Refusal> {
+        guard now.seconds < expiresAt else { return .failure(.expired) }
+        guard issuedAt <= now.seconds + Self.clockSkewSeconds else { return .failure(.notYetValid) }
+        guard try !state.isRevoked(jti: jti) else { return .failure(.tokenRevoked) }
+        guard let client = try clientLookup() else { return .failure(.instanceGone) }
+        guard client.isActive else { return .failure(.instanceRevoked) }
+        guard client.credentialGeneration == generation else { return .failure(.credentialsRevoked) }
+        guard client.isCredentialValid(id: credentialID, at: now) else { return .failure(.secretRotatedOut) }
+        return .success(VerifiedToken(clientID: client.clientID, scope: scope, expiresAt: expiresAt, jti: jti, client: client))
+    }
+
+    /// May this verified token call `flow`? nil when it may.
+    func authorize(_ token: VerifiedToken, flow: String) -> Refusal? {
+        let path: FlowPath
+        do {
+            path = try FlowPath(flow)
+        } catch {
+            return error
+        }
+        let client = token.client
+        guard client.plan == Plan.integrationFlow.rawValue else { return .apiPlan(instance: client.name) }
+        guard token.scope.contains(client.xsappname + "." + Self.flowRole) else { return .missingRole(Self.flowRole) }
+        guard client.flows.contains(where: { path.matches(pattern: $0) }) else {
+            return .flowNotAllowed(flow: path.path, instance: client.name)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,128 @@
+import PirvaultCrypto
+import PirvaultJSON
+import PirvaultStore
+
+extension Vault {
+    // MARK: Signing keys
+
+    func insertSigningKey(_ key: Ed25519SigningKey, at now: Timestamp) throws {
+        try store.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.rawRepresentation, createdAt: now) { id in
+            vaultKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: id))
+        }
+    }
+
+    /// The key that signs new tokens. A vault made before signing keys
+    /// existed gets its first one here.
+    public func signingIdentity() throws -> SigningIdentity {
+        let record = try storeOperation { try store.activeSigningKey() }
+        if let record { return SigningIdentity(key: try openSigningKey(record)) }
+        return try write {
+            if let raced = try store.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
+            let key = Ed25519SigningKey.generate()
+            try insertSigningKey(key, at: clock.now())
+            try audit(AuditEvent(time: clock.now(), event: "keys.signing_created", outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
+            return SigningIdentity(key: key)
+        }
+    }
+
+    private func openSigningKey(_ record: SigningKeyRecord) throws -> Ed25519SigningKey {
+        do {
+            let key = try Ed25519SigningKey(
+                seed: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
+            guard key.publicKey.rawRepresentation == record.publicKey else { throw CryptoError.authenticationFailed }
+            return key
+        } catch {
+            throw VaultError.tampered("signing key \(record.kid) did not decrypt: the vault file was altered or damaged; restore it from a backup")
+        }
+    }
+
+    /// The public keys a verifier needs now: the active one and every retired
+    /// one whose tokens may still be live.
+    public func publishedKeys() throws -> [Ed25519PublicKey] {
+        try storeOperation { try store.publishedSigningKeys(at: clock.now()) }.compactMap {
+            try? Ed25519PublicKey(rawRepresentation: $0.publicKey)
+        }
+    }
+
+    /// `{"keys": [...]}` (RFC 7517) of `publishedKeys()`.
+    public func jwks() throws -> JSONValue {
+        .object([("keys", .array(try publishedKeys().map(\.jwk)))])
+    }
+
+    /// Makes a new active signing key. The old one stays in the JWKS until
+    /// every token it can have signed has expired: now plus the longest token
+    /// lifetime of any instance.
+    public func rotateSigningKey() throws -> String {
+        try write {
+            let now = clock.now()
+            let lifetime = Int64(max(try store.maximumTokenTTL(), Validation.tokenTTLRange.lowerBound))
+            let old = try store.activeSigningKey()
+            try store.retireActiveSigningKey(at: now, publishedUntil: now.adding(seconds: lifetime))
+            let key = Ed25519SigningKey.generate()
+            try insertSigningKey(key, at: now)
+            try audit(
+                AuditEvent(
+                    time: now, event: "keys.rotate_signing", outcome: .allowed,
+                    reason: "new kid \(key.publicKey.thumbprint); previous \(old?.kid ?? "none") published until \(now.adding(seconds: lifetime).rfc3339)"))
+            return key.publicKey.thumbprint
+        }
+    }
+
+    // MARK: Vault key
+
+    /// Seals the vault key under a new unlock secret (passphrase or key file).
+    /// Only the header changes; nothing else needs re-encrypting.
+    public func changeUnlock(to unlock: UnlockSecret) throws {
+        let newUnlock = try NewUnlock(unlock)
+        try write {
+            try store.updateUnlock(
+                method: newUnlock.method, kdfOpslimit: newUnlock.opslimit, kdfMemlimit: newUnlock.memlimit,
+                kdfSalt: newUnlock.salt,
+                sealedVaultKey: newUnlock.key.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, newUnlock.method)))
+            try audit(
+                AuditEvent(time: clock.now(), event: "keys.change_unlock", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
+        }
+        unlockKey = newUnlock.key
+        unlockMethod = newUnlock.method
+    }
+
+    /// Replaces the vault key: every data key, signing key and the verifier key
+    /// are opened with the old one and sealed with the new one, in a single
+    /// transaction, so a failure (or a crash) part way leaves the old state.
+    public func rotateVaultKey() throws -> Int {
+        let newKey = SealingKey.generate()
+        let rewrapped = try write {
+            let header = try store.header()
+            let verifierKey: SecretBytes
+            do {
+                verifierKey = try vaultKey.open(header.sealedVerifierKey, associatedData: AD.verifierKey(vaultID))
+            } catch {
+                throw VaultError.tampered("the vault's verifier key did not decrypt; nothing was changed — restore the vault from a backup")
+            }
+            try store.updateSealedVaultKeys(
+                sealedVaultKey: unlockKey.seal(newKey.keyBytes, associatedData: AD.vaultKey(vaultID, unlockMethod)),
+                sealedVerifierKey: newKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)))
+            let dataKeys = try store.sealedDataKeys()
+            for entry in dataKeys {
+                let ad = AD.dataKey(vaultID, instanceID: entry.instanceID)
+                guard let dataKey = try? vaultKey.open(entry.sealed, associatedData: ad) else {
+                    throw VaultError.tampered(
+                        "the data key of instance '\(entry.name)' did not decrypt; nothing was changed — restore the vault from a backup")
+                }
+                try store.updateSealedDataKey(instanceID: entry.instanceID, sealed: newKey.seal(dataKey, associatedData: ad))
+            }
+            for record in try store.allSigningKeys() {
+                let key = try openSigningKey(record)
+                try store.updateSealedPrivateKey(
+                    signingKeyID: record.id, sealed: newKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: record.id)))
+            }
+            try audit(
+                AuditEvent(
+                    time: clock.now(), event: "keys.rotate_vault_key", outcome: .allowed,
+                    reason: "\(dataKeys.count) data keys re-wrapped"))
+            return dataKeys.count
+        }
+        vaultKey = newKey
+        return rewrapped
+    }
+}

@@ -1,0 +1,111 @@
+import PirvaultCrypto
+import PirvaultStore
+
+/// Authorization state read straight from the store (the CLI's view).
+struct StoreAuthorizationState: AuthorizationState {
+    let store: VaultStore
+    let now: Timestamp
+
+    func client(clientID: String) throws -> ClientState? {
+        guard let record = try store.instance(clientID: clientID) else { return nil }
+        return ClientState(record: record, credentials: try store.credentials(instanceID: record.id))
+    }
+
+    func client(instanceID: Int64) throws -> ClientState? {
+        guard let record = try store.instance(id: instanceID) else { return nil }
+        return ClientState(record: record, credentials: try store.credentials(instanceID: record.id))
+    }
+
+    func isRevoked(jti: String) throws -> Bool { try store.isTokenRevoked(jti: jti) }
+
+    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? { try store.opaqueToken(hash: hash) }
+
+    func publicKey(kid: String) throws -> Ed25519PublicKey? {
+        guard let record = try store.publishedSigningKeys(at: now).first(where: { $0.kid == kid }) else { return nil }
+        return try? Ed25519PublicKey(rawRepresentation: record.publicKey)
+    }
+}
+
+extension Vault {
+    /// This vault's token issuer and verifier for the public base URL `issuer`.
+    public func tokenAuthority(issuer: String = TokenAuthority.defaultIssuer) -> TokenAuthority {
+        TokenAuthority(issuer: issuer, vaultID: vaultID, verifier: verifier)
+    }
+
+    /// The current state of a client, for a server's cache.
+    public func clientState(clientID: String) throws -> ClientState? {
+        try storeOperation { try StoreAuthorizationState(store: store, now: clock.now()).client(clientID: clientID) }
+    }
+
+    /// Issues a token for a client_credentials request and audits the outcome
+    /// (`token.issue`, allowed or denied with its reason). Throws `TokenError`
+    /// when refused.
+    public func issueToken(_ request: TokenRequest, issuer: String = TokenAuthority.defaultIssuer) throws -> IssuedToken {
+        let signer = try signingIdentity()
+        let authority = tokenAuthority(issuer: issuer)
+        let result = try write { () -> Result<IssuedToken, TokenError> in
+            let now = clock.now()
+            let client = try StoreAuthorizationState(store: store, now: now).client(clientID: request.clientID)
+            let result = authority.issue(request, client: client, signer: signer, now: now)
+            switch result {
+            case .success(let token):
+                if let record = token.opaqueRecord { try store.insertOpaqueToken(record) }
+                try audit(
+                    AuditEvent(
+                        time: now, event: "token.issue", outcome: .allowed, reason: "scope \(token.scope.joined(separator: " ")); \(token.format.rawValue)",
+                        customer: token.client.customer, instance: token.client.name, clientID: token.client.clientID,
+                        jti: token.jti))
+            case .failure(let error):
+                try audit(
+                    AuditEvent(
+                        time: now, event: "token.issue", outcome: .denied, reason: "\(error.code): \(error.reason)",
+                        customer: error.client?.customer, instance: error.client?.name,
+                        clientID: Validation.printable(request.clientID)))
+            }
+            return result
+        }
+        return try result.get()
+    }
+
+    /// The shared authorization decision for `token` (and `flow`), audited as `token.verify`.
+    public func verifyToken(_ token: String, flow: String?, issuer: String = TokenAuthority.defaultIssuer) throws -> AccessDecision {
+        let authority = tokenAuthority(issuer: issuer)
+        return try write {
+            let now = clock.now()
+            let decision = try authority.decide(
+                token: token, flow: flow, state: StoreAuthorizationState(store: store, now: now), now: now)
+            let client = decision.token?.client
+            try audit(
+                AuditEvent(
+                    time: now, event: "token.verify", outcome: decision.isAllowed ? .allowed : .denied,
+                    reason: decision.reason, customer: client?.customer, instance: client?.name,
+                    clientID: client?.clientID, flow: flow.map(Validation.printable), status: decision.httpStatus,
+                    jti: decision.token?.jti))
+            return decision
+        }
+    }
+
+    /// Revokes one token (it must be a valid token of this vault); returns its jti.
+    /// Other tokens of the same instance keep working.
+    public func revokeToken(_ token: String, issuer: String = TokenAuthority.defaultIssuer) throws -> String {
+        let authority = tokenAuthority(issuer: issuer)
+        return try write {
+            let now = clock.now()
+            let decision = try authority.decide(
+                token: token, flow: nil, state: StoreAuthorizationState(store: store, now: now), now: now)
+            guard let verified = decision.token else {
+                throw VaultError.notFound("cannot revoke: \(decision.reason)")
+            }
+            try store.revokeToken(
+                jti: verified.jti, instanceID: verified.client.instanceID, at: now,
+                expiresAt: Timestamp(seconds: verified.expiresAt))
+            try store.purgeExpiredTokens(before: now)
+            try audit(
+                AuditEvent(
+                    time: now, event: "token.revoke", outcome: .allowed, reason: "single token revoked",
+                    customer: verified.client.customer, instance: verified.client.name,
+                    clientID: verified.clientID, jti: verified.jti))
+            return verified.jti
+        }
+    }
+}
