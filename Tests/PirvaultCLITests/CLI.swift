@@ -50,6 +50,10 @@ struct CLI {
     }
 
     func run(_ arguments: [String], stdin: String? = nil) -> Result {
+        runExecutable(Self.executable.path, arguments, stdin: stdin)
+    }
+
+    func runExecutable(_ executable: String, _ arguments: [String], stdin: String? = nil) -> Result {
         // Files, not pipes: no reader threads, and no deadlock on large output.
         let stem = directory + "/.run-" + UUID().uuidString
         FileManager.default.createFile(atPath: stem + ".out", contents: nil)
@@ -57,7 +61,7 @@ struct CLI {
         FileManager.default.createFile(atPath: stem + ".in", contents: Data((stdin ?? "").utf8))
         defer { for suffix in [".out", ".err", ".in"] { try? FileManager.default.removeItem(atPath: stem + suffix) } }
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)

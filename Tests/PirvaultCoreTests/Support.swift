@@ -1,5 +1,6 @@
 import Foundation
 import PirvaultCrypto
+import PirvaultJSON
 
 @testable import PirvaultCore
 @testable import PirvaultStore
@@ -49,4 +50,41 @@ extension Fixture {
             try raw.run("UPDATE \(table) SET \(column) = ? WHERE rowid = ?", [.blob(bytes), .integer(rowid)])
         }
     }
+}
+
+import Synchronization
+
+/// A clock that stands still until a test moves it.
+final class TestClock: Sendable {
+    private let current: Mutex<Timestamp>
+
+    init(_ start: Timestamp = Timestamp(seconds: 1_800_000_000)) { current = Mutex(start) }
+
+    var clock: Clock { Clock { [self] in current.withLock { $0 } } }
+    var now: Timestamp { current.withLock { $0 } }
+
+    func advance(seconds: Int64) { current.withLock { $0 = $0.adding(seconds: seconds) } }
+}
+
+extension Fixture {
+    /// Creates an instance and returns its client id and secret.
+    func client(_ spec: InstanceSpec) throws -> (id: String, secret: String) {
+        let key = try vault.createInstance(spec)
+        return (key.clientID, key.clientSecret)
+    }
+
+    func issue(_ client: (id: String, secret: String), scopes: [String] = [], format: TokenFormat? = nil) throws -> IssuedToken {
+        try vault.issueToken(TokenRequest(clientID: client.id, secret: client.secret, scopes: scopes, format: format))
+    }
+
+    func refusal(of token: String, flow: String? = nil) throws -> Refusal? {
+        try vault.verifyToken(token, flow: flow).refusal
+    }
+}
+
+func base64url(_ text: String) -> String { Base64.encode(Array(text.utf8), .urlSafeNoPadding) }
+
+func decodeSegment(_ token: String, _ index: Int) throws -> JSONValue {
+    let part = token.split(separator: ".", omittingEmptySubsequences: false)[index]
+    return try JSONValue.parse(Base64.decode(part, .urlSafeNoPadding)!)
 }
