@@ -1,15 +1,20 @@
 import Foundation
 import PirvaultCore
+import PirvaultCrypto
 
-// Benchmarks for the vault foundation (issue 2). Not a test: it prints figures.
+// pirvault's benchmarks. Not tests: they print figures.
 //
-//   swift build -c release --product pirvault --product pirvault-bench
-//   .build/release/pirvault-bench [--instances 100000] [--runs 5]
+//   swift build -c release --product pirvault && swift build -c release --product pirvault-bench
+//   .build/release/pirvault-bench [foundation] [tokens] [--instances 100000] [--runs 5] [--seconds 3]
 //
-// Measures, with the release `pirvault` next to this binary:
+// foundation (issue 2), with the release `pirvault` next to this binary:
 //   - process start baseline: `pirvault --version`
 //   - `pirvault instance list --json` on a vault of 10 and of N instances
-//   - open + unlock with a key file, in process and as a process (`pirvault audit list --limit 1`)
+//   - open + unlock with a key file, in process and as a process
+// tokens (issue 3), on one thread:
+//   - in-process token issues/s (JWT and opaque) and verifies/s (with and without a flow)
+//   - issues/s with their audit rows committed in groups, and one commit per issue
+//   - `pirvault token issue` as a new process
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: Int) -> Int {
@@ -20,6 +25,9 @@ func option(_ name: String, _ fallback: Int) -> Int {
 }
 let bigCount = option("--instances", 100_000)
 let runs = option("--runs", 5)
+let loopSeconds = Double(option("--seconds", 3))
+let sections = Set(arguments.dropFirst().filter { !$0.hasPrefix("--") && Int($0) == nil })
+func wanted(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     .appendingPathComponent("pirvault").path
 guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -41,12 +49,12 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 /// Starts `binary` with `args` via posix_spawn (Foundation's Process adds
 /// tens of milliseconds of its own on Linux), stdout to `outPath`, and waits.
-func spawn(_ args: [String], environment: [String], outPath: String) throws -> Int32 {
+func spawn(_ args: [String], environment: [String], outPath: String, inPath: String = "/dev/null") throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
     let argv = ([binary] + args).map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
     defer { (argv + envp).forEach { free($0) } }
@@ -60,13 +68,15 @@ func spawn(_ args: [String], environment: [String], outPath: String) throws -> I
 }
 
 /// Runs the binary `runs` times; returns the median wall time and the output size.
-func timeProcess(_ args: [String], vault: String, key: String) throws -> (median: Double, bytes: Int) {
+func timeProcess(_ args: [String], vault: String, key: String, stdin: String = "/dev/null", count: Int = runs) throws -> (median: Double, bytes: Int) {
     var times: [Double] = []
     let out = work + "/out"
-    for _ in 0..<runs {
+    for _ in 0..<count {
         var status: Int32 = 0
         times.append(
-            try seconds { status = try spawn(args, environment: ["PIRVAULT_PATH=\(vault)", "PIRVAULT_KEY_FILE=\(key)"], outPath: out) })
+            try seconds {
+                status = try spawn(args, environment: ["PIRVAULT_PATH=\(vault)", "PIRVAULT_KEY_FILE=\(key)"], outPath: out, inPath: stdin)
+            })
         guard status == 0 else { throw NSError(domain: "bench", code: Int(status)) }
     }
     let bytes = (try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
@@ -97,25 +107,35 @@ func makeVault(_ name: String, count: Int) throws -> (vault: String, key: String
 func row(_ label: String, _ value: String) { print(label.padding(toLength: 58, withPad: " ", startingAt: 0) + value) }
 func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
 
-print("pirvault-bench (issue 2): \(runs) runs per figure, median; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print("pirvault-bench: \(runs) runs per process figure (median); \(ProcessInfo.processInfo.activeProcessorCount) cores")
 let small = try makeVault("small", count: 10)
-let big = try makeVault("big", count: bigCount)
-row("create \(bigCount) instances in process (10k per txn)", String(format: "%.2f s (%.0f instances/s)", big.seconds, Double(bigCount) / big.seconds))
-
 let baseline = try timeProcess(["--version"], vault: small.vault, key: small.key)
 row("baseline: pirvault --version (process start)", ms(baseline.median))
 
-let list10 = try timeProcess(["instance", "list", "--json"], vault: small.vault, key: small.key)
-row("pirvault instance list --json, 10 instances", ms(list10.median) + "  (\(list10.bytes) bytes)")
-let listBig = try timeProcess(["instance", "list", "--json"], vault: big.vault, key: big.key)
-row("pirvault instance list --json, \(bigCount) instances", ms(listBig.median) + "  (\(listBig.bytes / 1_048_576) MiB)")
-row("  ratio \(bigCount) / 10 instances", String(format: "%.1f×", listBig.median / list10.median))
-row("  per instance", String(format: "%.2f µs", (listBig.median - list10.median) / Double(bigCount - 10) * 1e6))
+if wanted("foundation") {
+    print("-- foundation (issue 2)")
+    print("pirvault-bench (issue 2): \(runs) runs per figure, median; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    let big = try makeVault("big", count: bigCount)
+    row("create \(bigCount) instances in process (10k per txn)", String(format: "%.2f s (%.0f instances/s)", big.seconds, Double(bigCount) / big.seconds))
 
-var unlockTimes: [Double] = []
-for _ in 0..<max(runs, 20) {
-    unlockTimes.append(try seconds { _ = try Vault.open(at: big.vault, unlock: .keyFile(KeyFile.read(at: big.key))) })
+
+    let list10 = try timeProcess(["instance", "list", "--json"], vault: small.vault, key: small.key)
+    row("pirvault instance list --json, 10 instances", ms(list10.median) + "  (\(list10.bytes) bytes)")
+    let listBig = try timeProcess(["instance", "list", "--json"], vault: big.vault, key: big.key)
+    row("pirvault instance list --json, \(bigCount) instances", ms(listBig.median) + "  (\(listBig.bytes / 1_048_576) MiB)")
+    row("  ratio \(bigCount) / 10 instances", String(format: "%.1f×", listBig.median / list10.median))
+    row("  per instance", String(format: "%.2f µs", (listBig.median - list10.median) / Double(bigCount - 10) * 1e6))
+
+    var unlockTimes: [Double] = []
+    for _ in 0..<max(runs, 20) {
+        unlockTimes.append(try seconds { _ = try Vault.open(at: big.vault, unlock: .keyFile(KeyFile.read(at: big.key))) })
+    }
+    row("open + unlock with a key file, in process", String(format: "%.2f ms", median(unlockTimes) * 1000))
+    let unlockProcess = try timeProcess(["audit", "list", "--limit", "1"], vault: big.vault, key: big.key)
+    row("open + unlock + 1 audit row, as a process", ms(unlockProcess.median) + String(format: "  (%.1f× --version)", unlockProcess.median / baseline.median))
 }
-row("open + unlock with a key file, in process", String(format: "%.2f ms", median(unlockTimes) * 1000))
-let unlockProcess = try timeProcess(["audit", "list", "--limit", "1"], vault: big.vault, key: big.key)
-row("open + unlock + 1 audit row, as a process", ms(unlockProcess.median) + String(format: "  (%.1f× --version)", unlockProcess.median / baseline.median))
+
+if wanted("tokens") {
+    print("-- tokens (issue 3), one thread")
+    try tokenBenchmarks(vaultPath: small.vault, keyPath: small.key, baseline: baseline.median)
+}

@@ -26,6 +26,8 @@ public struct ClientState: Sendable {
     public let status: String
     public let credentialGeneration: Int64
     public let credentials: [Credential]
+    /// The `xsappname` that prefixes this client's scopes.
+    public let xsappname: String
 
     public init(record: InstanceRecord, credentials: [CredentialRecord]) {
         instanceID = record.id
@@ -41,9 +43,8 @@ public struct ClientState: Sendable {
         status = record.status
         credentialGeneration = record.credentialGeneration
         self.credentials = credentials.map { Credential(id: $0.id, verifier: $0.verifier, expiresAt: $0.expiresAt) }
+        xsappname = ClientID.xsappname(of: record.clientID)
     }
-
-    public var xsappname: String { ClientID.xsappname(of: clientID) }
     public var isActive: Bool { status == "active" }
 
     /// The id of the valid credential whose verifier equals `tag`. Every

@@ -4,3 +4,4 @@ import PirvaultStore
 /// not import the store module.
 public typealias Timestamp = PirvaultStore.Timestamp
 public typealias AuditFilter = PirvaultStore.AuditFilter
+public typealias OpaqueTokenRecord = PirvaultStore.OpaqueTokenRecord

@@ -41,6 +41,49 @@ public struct TokenClaims: Sendable, Equatable {
         ])
     }
 
+    /// `jsonObject` in RFC 8785 form, written member by member in sorted order
+    /// (the hot path of token issuing; `TokenTests` checks it equals
+    /// `jsonObject.canonicalBytes()`).
+    func canonicalPayload() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(768)
+        func key(_ name: String, first: Bool = false) {
+            out += (first ? "{\"" : ",\"").utf8
+            out += name.utf8
+            out += "\":".utf8
+        }
+        func string(_ value: String) { JSONValue.writeString(value, into: &out) }
+        func strings(_ values: [String]) {
+            out.append(UInt8(ascii: "["))
+            for (i, value) in values.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                string(value)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        key("aud", first: true); strings(audience)
+        key("azp"); string(clientID)
+        key("cid"); string(clientID)
+        key("client_id"); string(clientID)
+        key("cred"); out += String(credentialID).utf8
+        key("exp"); out += String(expiresAt).utf8
+        key("ext_attr")
+        out += "{\"customer\":".utf8; string(customer)
+        out += ",\"instance\":".utf8; string(instance)
+        out += ",\"plan\":".utf8; string(plan)
+        out.append(UInt8(ascii: "}"))
+        key("gen"); out += String(credentialGeneration).utf8
+        key("grant_type"); string(grantType)
+        key("iat"); out += String(issuedAt).utf8
+        key("iss"); string(issuer)
+        key("jti"); string(jti)
+        key("scope"); strings(scope)
+        key("sub"); string(clientID)
+        key("zid"); string(zoneID)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// Reads the claims back, refusing any that are missing or of the wrong type.
     init(json: JSONValue) throws(Refusal) {
         func string(_ name: String, in object: JSONValue = json) throws(Refusal) -> String {
@@ -101,15 +144,21 @@ public struct TokenClaims: Sendable, Equatable {
 enum JWT {
     static let maximumLength = 8192
 
+    static func header(kid: String, jku: String) -> JSONValue {
+        .object([("alg", .string("EdDSA")), ("typ", .string("JWT")), ("kid", .string(kid)), ("jku", .string(jku))])
+    }
+
+    /// `base64url(header) . base64url(payload) . base64url(signature)`, built in one buffer.
     static func sign(_ claims: TokenClaims, kid: String, jku: String, key: Ed25519SigningKey) -> String {
-        let header = JSONValue.object([
-            ("alg", .string("EdDSA")), ("typ", .string("JWT")), ("kid", .string(kid)), ("jku", .string(jku)),
-        ])
-        var signingInput = Base64.encode(header.canonicalBytes(), .urlSafeNoPadding)
-        signingInput += "."
-        signingInput += Base64.encode(claims.jsonObject.canonicalBytes(), .urlSafeNoPadding)
-        let signature = key.signature(for: Array(signingInput.utf8))
-        return signingInput + "." + Base64.encode(signature, .urlSafeNoPadding)
+        var token: [UInt8] = []
+        token.reserveCapacity(1400)
+        header(kid: kid, jku: jku).canonicalBytes().withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
+        token.append(UInt8(ascii: "."))
+        claims.canonicalPayload().withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
+        let signature = token.withUnsafeBytes { key.signature(for: $0) }
+        token.append(UInt8(ascii: "."))
+        signature.withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
+        return String(decoding: token, as: UTF8.self)
     }
 
     struct Parsed {
@@ -124,11 +173,12 @@ enum JWT {
     /// key as HMAC secret) and everything else are refused before any key is used.
     static func parse(_ token: String) throws(Refusal) -> Parsed {
         guard token.utf8.count <= maximumLength else { throw .malformed("token longer than \(maximumLength) bytes") }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let bytes = Array(token.utf8)
+        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("a JWT has three dot-separated parts") }
-        guard let headerBytes = Base64.decode(parts[0], .urlSafeNoPadding),
-            let payloadBytes = Base64.decode(parts[1], .urlSafeNoPadding),
-            let signature = Base64.decode(parts[2], .urlSafeNoPadding)
+        guard let headerBytes = Base64.decode(bytes: parts[0], .urlSafeNoPadding),
+            let payloadBytes = Base64.decode(bytes: parts[1], .urlSafeNoPadding),
+            let signature = Base64.decode(bytes: parts[2], .urlSafeNoPadding)
         else { throw .malformed("a part is not base64url") }
         let header: JSONValue
         let claims: JSONValue
@@ -144,21 +194,21 @@ enum JWT {
         if let typ = header["typ"], typ.stringValue?.uppercased() != "JWT" { throw .malformed("header 'typ' is not JWT") }
         if header["crit"] != nil { throw .malformed("header 'crit' is not supported") }
         guard let kid = header["kid"]?.stringValue else { throw .malformed("the header has no 'kid'") }
-        let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        let signingInput = Array(bytes[..<parts[1].endIndex])
         return Parsed(kid: kid, claims: claims, signingInput: signingInput, signature: signature)
     }
 }
 
 extension Ed25519PublicKey {
     /// RFC 7638 JWK thumbprint: SHA-256 over `{"crv","kty","x"}` in that order.
-    var thumbprint: String {
+    public var thumbprint: String {
         let x = Base64.encode(rawRepresentation, .urlSafeNoPadding)
         let json = #"{"crv":"Ed25519","kty":"OKP","x":"\#(x)"}"#
         return Base64.encode(SHA256.hash(Array(json.utf8)), .urlSafeNoPadding)
     }
 
     /// The public JWK (RFC 8037).
-    var jwk: JSONValue {
+    public var jwk: JSONValue {
         .object([
             ("kty", .string("OKP")), ("crv", .string("Ed25519")), ("kid", .string(thumbprint)), ("use", .string("sig")),
             ("alg", .string("EdDSA")), ("x", .string(Base64.encode(rawRepresentation, .urlSafeNoPadding))),

@@ -210,7 +210,7 @@ public struct TokenAuthority: Sendable {
     // MARK: Verifying and authorizing
 
     /// The shared decision: is `token` valid now, and may it call `flow` (when given)?
-    public func decide(token: String?, flow: String?, state: some AuthorizationState, now: Timestamp) throws -> AccessDecision {
+    public func decide(token: String?, flow: String?, state: any AuthorizationState, now: Timestamp) throws -> AccessDecision {
         let verified: VerifiedToken
         switch try verify(token: token, state: state, now: now) {
         case .failure(let refusal): return AccessDecision(refusal: refusal, token: nil)
@@ -220,13 +220,13 @@ public struct TokenAuthority: Sendable {
         return AccessDecision(refusal: authorize(verified, flow: flow), token: verified)
     }
 
-    func verify(token: String?, state: some AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+    func verify(token: String?, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
         guard let token, !token.isEmpty else { return .failure(.missingToken) }
-        if token.contains(".") { return try verifyJWT(token, state: state, now: now) }
+        if token.utf8.contains(UInt8(ascii: ".")) { return try verifyJWT(token, state: state, now: now) }
         return try verifyOpaque(token, state: state, now: now)
     }
 
-    private func verifyJWT(_ token: String, state: some AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+    private func verifyJWT(_ token: String, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
         let parsed: JWT.Parsed
         let claims: TokenClaims
         do {
@@ -245,7 +245,7 @@ public struct TokenAuthority: Sendable {
             scope: claims.scope, state: state, now: now)
     }
 
-    private func verifyOpaque(_ token: String, state: some AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+    private func verifyOpaque(_ token: String, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
         guard token.utf8.count <= 43, Base64.decode(token, .urlSafeNoPadding) != nil else {
             return .failure(.malformed("neither a JWT nor an opaque token of this vault"))
         }
@@ -260,7 +260,7 @@ public struct TokenAuthority: Sendable {
     /// The checks both token kinds share: time, revocation, and the instance's current state.
     private func checkLiveness(
         clientLookup: () throws -> ClientState?, jti: String, issuedAt: Int64, expiresAt: Int64, generation: Int64,
-        credentialID: Int64, scope: [String], state: some AuthorizationState, now: Timestamp
+        credentialID: Int64, scope: [String], state: any AuthorizationState, now: Timestamp
     ) throws -> Result<VerifiedToken, Refusal> {
         guard now.seconds < expiresAt else { return .failure(.expired) }
         guard issuedAt <= now.seconds + Self.clockSkewSeconds else { return .failure(.notYetValid) }

@@ -18,18 +18,26 @@ public enum Base64 {
     }
 
     public static func encode(_ bytes: UnsafeRawBufferPointer, _ variant: Variant) -> String {
+        var out: [UInt8] = []
+        append(bytes, variant, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the encoding of `bytes` to `out` (no intermediate string).
+    public static func append(_ bytes: UnsafeRawBufferPointer, _ variant: Variant, to out: inout [UInt8]) {
         ensureSodium()
+        // The length libsodium asks for counts a terminating NUL.
         let capacity = sodium_base64_encoded_len(bytes.count, variant.sodiumVariant)
-        var out = [UInt8](repeating: 0, count: capacity)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: capacity))
         out.withUnsafeMutableBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
+            (buffer.baseAddress! + start).withMemoryRebound(to: CChar.self, capacity: capacity) { chars in
                 _ = sodium_bin2base64(
-                    chars.baseAddress!, capacity, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count,
+                    chars, capacity, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count,
                     variant.sodiumVariant)
             }
         }
-        // capacity counts the terminating NUL.
-        return String(decoding: out[0..<(capacity - 1)], as: UTF8.self)
+        out.removeLast()
     }
 
     public static func encode(_ bytes: [UInt8], _ variant: Variant) -> String {
@@ -38,8 +46,12 @@ public enum Base64 {
 
     /// Decodes `text`, or returns nil when it is not exactly valid in `variant`.
     public static func decode(_ text: some StringProtocol, _ variant: Variant) -> [UInt8]? {
+        decode(bytes: ArraySlice(text.utf8), variant)
+    }
+
+    /// Decodes the Base64 text in `input`, or returns nil when it is not exactly valid in `variant`.
+    public static func decode(bytes input: ArraySlice<UInt8>, _ variant: Variant) -> [UInt8]? {
         ensureSodium()
-        let input = Array(text.utf8)
         var out = [UInt8](repeating: 0, count: input.count * 3 / 4 + 3)
         var written = 0
         var end: UnsafePointer<CChar>? = nil

@@ -21,12 +21,15 @@ public struct SecretVerifier: Sendable {
 
     /// The tag of `secret` in `context` (for example the client id), so the same
     /// secret under two identities gives two unrelated tags.
-    public func tag(for secret: some StringProtocol, context: String) -> [UInt8] {
+    public func tag(for secret: String, context: String) -> [UInt8] {
         ensureSodium()
         // Length-prefix the context so (context, secret) pairs cannot collide.
-        var message = withUnsafeBytes(of: UInt64(context.utf8.count).littleEndian, Array.init)
-        message += context.utf8
-        message += secret.utf8
+        // Concrete String (not a generic StringProtocol) keeps this hot path specialised.
+        var message = [UInt8]()
+        message.reserveCapacity(8 + context.utf8.count + secret.utf8.count)
+        withUnsafeBytes(of: UInt64(context.utf8.count).littleEndian) { message.append(contentsOf: $0) }
+        message.append(contentsOf: context.utf8)
+        message.append(contentsOf: secret.utf8)
         defer { sodium_memzero(&message, message.count) }
         var out = [UInt8](repeating: 0, count: Self.tagLength)
         key.withUnsafeBytes { k in
@@ -38,7 +41,7 @@ public struct SecretVerifier: Sendable {
     }
 
     /// Whether `secret` matches `expectedTag`, compared in constant time.
-    public func matches(_ secret: some StringProtocol, context: String, expectedTag: [UInt8]) -> Bool {
+    public func matches(_ secret: String, context: String, expectedTag: [UInt8]) -> Bool {
         constantTimeEquals(tag(for: secret, context: context), expectedTag)
     }
 }

@@ -46,7 +46,7 @@ extension JSONValue {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            let ordered = canonical ? members.sorted { $0.0.utf16.lexicographicallyPrecedes($1.0.utf16) } : members
+            let ordered = canonical ? members.sorted { Self.canonicallyPrecedes($0.0, $1.0) } : members
             out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in ordered.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
@@ -86,6 +86,16 @@ extension JSONValue {
         }
     }
 
+    /// RFC 8785 §3.2.3 orders member names by UTF-16 code units. For names
+    /// without supplementary characters that is the same as UTF-8 byte order,
+    /// which is much cheaper to compare.
+    static func canonicallyPrecedes(_ a: String, _ b: String) -> Bool {
+        if a.utf8.allSatisfy({ $0 < 0xF0 }) && b.utf8.allSatisfy({ $0 < 0xF0 }) {
+            return a.utf8.lexicographicallyPrecedes(b.utf8)
+        }
+        return a.utf16.lexicographicallyPrecedes(b.utf16)
+    }
+
     static func numberText(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
@@ -94,9 +104,15 @@ extension JSONValue {
 
     /// ECMAScript JSON string escaping: `"` `\` and the C0 controls; the
     /// short forms where they exist, else `\u00xx` in lower-case hex.
-    static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them in one go.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex = Array("0123456789abcdef".utf8)
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]

@@ -386,3 +386,13 @@ func flipFirstCharacter(_ text: String) -> String {
     let first = text.first == "A" ? "B" : "A"
     return first + text.dropFirst()
 }
+
+struct CanonicalPayloadTests {
+    @Test func theHandWrittenPayloadIsTheCanonicalForm() {
+        let claims = TokenClaims(
+            issuer: "http://x/oauth/token", clientID: "sb-1!b2|it-rt-\"q\"!b3", audience: ["a", "é"], scope: ["s.r", "s.t"],
+            grantType: "client_credentials", zoneID: "z", issuedAt: 1, expiresAt: -2, jti: "j\n", customer: "Ü\u{1}",
+            instance: "i", plan: "api", credentialGeneration: 3, credentialID: 4)
+        #expect(claims.canonicalPayload() == claims.jsonObject.canonicalBytes())
+    }
+}
