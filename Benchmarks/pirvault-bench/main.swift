@@ -114,7 +114,6 @@ row("baseline: pirvault --version (process start)", ms(baseline.median))
 
 if wanted("foundation") {
     print("-- foundation (issue 2)")
-    print("pirvault-bench (issue 2): \(runs) runs per figure, median; \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let big = try makeVault("big", count: bigCount)
     row("create \(bigCount) instances in process (10k per txn)", String(format: "%.2f s (%.0f instances/s)", big.seconds, Double(bigCount) / big.seconds))
 
