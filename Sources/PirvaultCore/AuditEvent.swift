@@ -9,6 +9,8 @@ public struct AuditEvent: Sendable, Equatable {
         case allowed, denied, error
     }
 
+    /// The 0-based leaf index, assigned when the event is appended.
+    public var seq: Int64?
     public var time: Timestamp
     public var event: String
     public var outcome: Outcome
@@ -26,11 +28,12 @@ public struct AuditEvent: Sendable, Equatable {
     public var jti: String?
 
     public init(
-        time: Timestamp, event: String, outcome: Outcome, reason: String? = nil, customer: String? = nil,
+        seq: Int64? = nil, time: Timestamp, event: String, outcome: Outcome, reason: String? = nil, customer: String? = nil,
         instance: String? = nil, clientID: String? = nil, flow: String? = nil, method: String? = nil,
         status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil, latencyMicros: Int64? = nil,
         jti: String? = nil
     ) {
+        self.seq = seq
         self.time = time
         self.event = event
         self.outcome = outcome
@@ -51,6 +54,7 @@ public struct AuditEvent: Sendable, Equatable {
     /// left out. Its RFC 8785 serialisation is the Merkle leaf's content.
     public var jsonObject: JSONValue {
         .object(omittingNils: [
+            ("seq", seq.map(JSONValue.integer)),
             ("time", .string(time.rfc3339)),
             ("event", .string(event)),
             ("outcome", .string(outcome.rawValue)),
@@ -68,44 +72,63 @@ public struct AuditEvent: Sendable, Equatable {
         ])
     }
 
-    /// RFC 8785 bytes of `jsonObject`.
-    public var canonicalBytes: [UInt8] { jsonObject.canonicalBytes() }
-
-    /// RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ canonical bytes).
-    public static func leafHash(canonical: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update([0x00])
-        hasher.update(canonical)
-        return hasher.finalize()
+    /// RFC 8785 bytes of `jsonObject`, written member by member in sorted
+    /// order (audit verification re-derives this for every stored event;
+    /// `AuditTests` checks it equals `jsonObject.canonicalBytes()`).
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        var first = true
+        func key(_ name: String) {
+            out += (first ? "{\"" : ",\"").utf8
+            first = false
+            out += name.utf8
+            out += "\":".utf8
+        }
+        func string(_ name: String, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            JSONValue.writeString(value, into: &out)
+        }
+        func integer(_ name: String, _ value: Int64?) {
+            guard let value else { return }
+            key(name)
+            out += String(value).utf8
+        }
+        string("clientid", clientID)
+        string("customer", customer)
+        string("event", event)
+        string("flow", flow)
+        string("instance", instance)
+        string("jti", jti)
+        integer("latency_us", latencyMicros)
+        string("method", method)
+        string("outcome", outcome.rawValue)
+        string("reason", reason)
+        string("remote_addr", remoteAddress)
+        string("request_id", requestID)
+        integer("seq", seq)
+        integer("status", status.map(Int64.init))
+        string("time", time.rfc3339)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     var record: AuditRecord {
         let canonical = canonicalBytes
         return AuditRecord(
-            time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
+            seq: seq ?? -1, time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
             instance: instance, clientID: clientID, flow: flow, method: method, status: status,
             remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros, jti: jti,
-            canonical: canonical, leafHash: Self.leafHash(canonical: canonical))
+            canonical: canonical, leafHash: Merkle.leafHash(canonical))
     }
 
     init(record: AuditRecord) {
         self.init(
+            seq: record.seq,
             time: record.time, event: record.event, outcome: Outcome(rawValue: record.outcome) ?? .error,
             reason: record.reason, customer: record.customer, instance: record.instance, clientID: record.clientID,
             flow: record.flow, method: record.method, status: record.status, remoteAddress: record.remoteAddress,
             requestID: record.requestID, latencyMicros: record.latencyMicros, jti: record.jti)
-    }
-}
-
-/// A stored audit event with its position in the log.
-public struct StoredAuditEvent: Sendable {
-    /// 0-based leaf index in the Merkle log.
-    public let seq: Int64
-    public let event: AuditEvent
-
-    /// The event object with its `seq`, as `audit list --json` prints it.
-    public var jsonObject: JSONValue {
-        guard case .object(let members) = event.jsonObject else { return event.jsonObject }
-        return .object([("seq", .integer(seq))] + members)
     }
 }

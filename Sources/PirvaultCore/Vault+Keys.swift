@@ -111,6 +111,12 @@ extension Vault {
                 }
                 try store.updateSealedDataKey(instanceID: entry.instanceID, sealed: newKey.seal(dataKey, associatedData: ad))
             }
+            if let auditKey = try store.auditSigningKey() {
+                guard let seed = try? vaultKey.open(auditKey.sealedPrivateKey, associatedData: AD.auditKey(vaultID)) else {
+                    throw VaultError.tampered("the audit signing key did not decrypt; nothing was changed — restore the vault from a backup")
+                }
+                try store.updateSealedAuditKey(newKey.seal(seed, associatedData: AD.auditKey(vaultID)))
+            }
             for record in try store.allSigningKeys() {
                 let key = try openSigningKey(record)
                 try store.updateSealedPrivateKey(

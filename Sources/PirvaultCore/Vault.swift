@@ -19,6 +19,8 @@ public final class Vault {
     var unlockMethod: VaultHeaderRecord.UnlockMethod
     let verifier: SecretVerifier
     public let clock: Clock
+    /// When `write` adds a checkpoint to the audit log.
+    public var checkpointPolicy = CheckpointPolicy()
 
     public var path: String { store.path }
 
@@ -57,6 +59,7 @@ public final class Vault {
                     store: store, vaultID: vaultID, vaultKey: vaultKey, unlockKey: newUnlock.key,
                     unlockMethod: newUnlock.method, verifier: try SecretVerifier(key: verifierKey), clock: clock)
                 try created.insertSigningKey(.generate(), at: now)
+                try created.insertAuditKey(.generate(), at: now)
                 try created.audit(
                     AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
                 vault = created
@@ -97,11 +100,11 @@ public final class Vault {
         } catch {
             _ = try storeOperation {
                 try store.write {
-                    try store.appendAudit(
+                    try append(
                         AuditEvent(
                             time: clock.now(), event: "vault.unlock", outcome: .denied,
-                            reason: "wrong key file or passphrase"
-                        ).record)
+                            reason: "wrong key file or passphrase"),
+                        to: store)
                 }
             }
             throw VaultError.unlockFailed(path: path)
@@ -117,8 +120,14 @@ public final class Vault {
             unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
     }
 
-    /// Appends `event` in the current transaction.
+    /// Appends `event` at the next leaf index, in the current transaction.
     func audit(_ event: AuditEvent) throws {
+        try Self.append(event, to: store)
+    }
+
+    static func append(_ event: AuditEvent, to store: VaultStore) throws {
+        var event = event
+        event.seq = try store.auditLogSize()
         try store.appendAudit(event.record)
     }
 
@@ -128,9 +137,16 @@ public final class Vault {
         try write(body)
     }
 
-    /// Runs `body` in one write transaction, with store errors translated.
+    /// Runs `body` in one write transaction, with store errors translated,
+    /// and writes a checkpoint when the policy says one is due.
     func write<T>(_ body: () throws -> T) throws -> T {
-        try storeOperation { try store.write(body) }
+        try storeOperation {
+            try store.write {
+                let result = try body()
+                try checkpointIfDue()
+                return result
+            }
+        }
     }
 }
 
@@ -155,6 +171,10 @@ enum AD {
 
     static func signingKey(_ vault: String, keyID: Int64) -> String {
         "pirvault/v1|\(vault)|signing_keys|\(keyID)|sealed_private_key"
+    }
+
+    static func auditKey(_ vault: String) -> String {
+        "pirvault/v1|\(vault)|audit_signing_key|1|sealed_private_key"
     }
 }
 

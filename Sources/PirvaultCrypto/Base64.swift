@@ -68,3 +68,87 @@ public enum Base64 {
         return Array(out[0..<written])
     }
 }
+
+/// Table-driven Base64 for public data only (hashes, signatures, JWT
+/// segments): fast, but its timing depends on the bytes, so never use it for
+/// keys or secrets — those go through `Base64`, which is libsodium's
+/// constant-time codec.
+public enum PublicBase64 {
+    private static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    private static let standardDecoding = decodingTable(standardAlphabet)
+    private static let urlDecoding = decodingTable(urlAlphabet)
+
+    private static func decodingTable(_ alphabet: [UInt8]) -> [UInt8] {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, character) in alphabet.enumerated() { table[Int(character)] = UInt8(value) }
+        return table
+    }
+
+    public static func append(_ bytes: UnsafeRawBufferPointer, _ variant: Base64.Variant, to out: inout [UInt8]) {
+        let alphabet = variant == .standard ? standardAlphabet : urlAlphabet
+        let padding = variant == .standard
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(alphabet[Int(n & 63)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            if rest == 2 { out.append(alphabet[Int(n >> 6 & 63)]) }
+            if padding { out += rest == 2 ? [UInt8(ascii: "=")] : [UInt8(ascii: "="), UInt8(ascii: "=")] }
+        }
+    }
+
+    public static func encode(_ bytes: [UInt8], _ variant: Base64.Variant) -> String {
+        var out: [UInt8] = []
+        bytes.withUnsafeBytes { append($0, variant, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Strict decoding: canonical padding (standard) or none (URL-safe), no
+    /// stray characters, and unused trailing bits must be zero.
+    public static func decode(_ input: ArraySlice<UInt8>, _ variant: Base64.Variant) -> [UInt8]? {
+        let table = variant == .standard ? standardDecoding : urlDecoding
+        var end = input.endIndex
+        if variant == .standard {
+            guard input.count % 4 == 0 else { return nil }
+            if end > input.startIndex, input[end - 1] == UInt8(ascii: "=") { end -= 1 }
+            if end > input.startIndex, input[end - 1] == UInt8(ascii: "=") { end -= 1 }
+        } else if input.count % 4 == 1 {
+            return nil
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        var i = input.startIndex
+        while i < end {
+            let value = table[Int(input[i])]
+            guard value != 0xFF else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+            i += 1
+        }
+        // Leftover bits must be zero (canonical encoding).
+        guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
+        if variant == .standard, (end - input.startIndex) % 4 == 1 { return nil }
+        return out
+    }
+
+    public static func decode(_ text: some StringProtocol, _ variant: Base64.Variant) -> [UInt8]? {
+        decode(ArraySlice(text.utf8), variant)
+    }
+}

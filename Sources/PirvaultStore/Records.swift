@@ -147,10 +147,12 @@ public struct AuditFilter: Sendable, Equatable {
     public var event: String?
     public var limit: Int?
     public var newestFirst: Bool
+    /// Only events with a smaller leaf index (those covered by an export's checkpoint).
+    public var belowSeq: Int64?
 
     public init(
         since: Timestamp? = nil, until: Timestamp? = nil, customer: String? = nil, clientID: String? = nil,
-        flow: String? = nil, event: String? = nil, limit: Int? = nil, newestFirst: Bool = true
+        flow: String? = nil, event: String? = nil, limit: Int? = nil, newestFirst: Bool = true, belowSeq: Int64? = nil
     ) {
         self.since = since
         self.until = until
@@ -160,6 +162,7 @@ public struct AuditFilter: Sendable, Equatable {
         self.event = event
         self.limit = limit
         self.newestFirst = newestFirst
+        self.belowSeq = belowSeq
     }
 }
 

@@ -1,29 +1,35 @@
 extension VaultStore {
-    /// Appends one audit row at the next leaf index and returns that index.
-    /// Call inside the transaction of the change it records, so both land together.
-    @discardableResult
-    public func appendAudit(_ record: AuditRecord) throws -> Int64 {
+    /// Appends one audit row at `record.seq`, which must be the next leaf index
+    /// (`auditLogSize()`). Call inside the transaction of the change it
+    /// records, so both land together.
+    public func appendAudit(_ record: AuditRecord) throws {
         try db.run(
             """
             INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
                 method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
-            VALUES ((SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.integer(record.time.microseconds), .text(record.event), .text(record.outcome),
+            [.integer(record.seq), .integer(record.time.microseconds), .text(record.event), .text(record.outcome),
              Self.optional(record.reason), Self.optional(record.customer), Self.optional(record.instance),
              Self.optional(record.clientID), Self.optional(record.flow), Self.optional(record.method),
              record.status.map { .integer(Int64($0)) } ?? .null, Self.optional(record.remoteAddress),
              Self.optional(record.requestID), record.latencyMicros.map(SQLValue.integer) ?? .null,
              Self.optional(record.jti), record.canonical.map(SQLValue.blob) ?? .null, .blob(record.leafHash)])
-        return db.lastInsertRowID
     }
 
     private static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
 
     /// Calls `body` for each audit row that `filter` selects, in its order.
-    public func forEachAuditEvent(_ filter: AuditFilter, _ body: (AuditRecord) throws -> Void) throws {
-        var conditions: [String] = []
+    /// Pruned rows (no body left) are selected only with `includePruned`.
+    public func forEachAuditEvent(
+        _ filter: AuditFilter, includePruned: Bool = false, _ body: (AuditRecord) throws -> Void
+    ) throws {
+        var conditions = [includePruned ? "1" : "canonical IS NOT NULL"]
         var values: [SQLValue] = []
+        if let below = filter.belowSeq {
+            conditions.append("seq < ?")
+            values.append(.integer(below))
+        }
         if let since = filter.since {
             conditions.append("time_us >= ?")
             values.append(.integer(since.microseconds))
@@ -46,7 +52,7 @@ extension VaultStore {
                    remote_addr, request_id, latency_us, jti, canonical, leaf_hash
             FROM audit_events
             """
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " WHERE " + conditions.joined(separator: " AND ")
         sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
         if let limit = filter.limit {
             sql += " LIMIT ?"

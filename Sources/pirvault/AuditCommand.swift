@@ -4,10 +4,11 @@ import PirvaultCore
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Read the audit trail.", subcommands: [AuditList.self])
+        commandName: "audit", abstract: "Read, export and verify the tamper-evident audit trail.",
+        subcommands: [AuditList.self, AuditExport.self, AuditVerify.self, AuditPublicKey.self, AuditPrune.self])
 }
 
-/// The filters shared by `audit list` and (later) `audit export`.
+/// The filters shared by `audit list` and `audit export`.
 struct AuditFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only events at or after T (RFC 3339, or a duration ago such as 24h).", valueName: "T"))
     var since: String?
@@ -48,19 +49,18 @@ struct AuditList: ParsableCommand {
             let out = Output.Writer()
             var first = true
             out.write("[")
-            try opened.forEachAuditEvent(filter) { stored in
+            try opened.forEachAuditEvent(filter) { event in
                 out.write(first ? "\n  " : ",\n  ")
-                out.write(stored.jsonObject.compactString())
+                out.write(String(decoding: event.canonicalBytes, as: UTF8.self))
                 first = false
             }
             out.write(first ? "]\n" : "\n]\n")
             return
         }
         var rows: [[String]] = []
-        try opened.forEachAuditEvent(filter) { stored in
-            let e = stored.event
+        try opened.forEachAuditEvent(filter) { e in
             rows.append([
-                String(stored.seq), e.time.rfc3339, e.event, e.outcome.rawValue, e.customer ?? "-", e.instance ?? "-",
+                e.seq.map(String.init) ?? "-", e.time.rfc3339, e.event, e.outcome.rawValue, e.customer ?? "-", e.instance ?? "-",
                 e.flow.map { "\(e.method ?? "") \($0)".trimmingCharacters(in: .whitespaces) } ?? "-",
                 e.status.map(String.init) ?? "-", e.reason ?? "",
             ])

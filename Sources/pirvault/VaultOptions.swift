@@ -40,7 +40,19 @@ struct VaultOptions: ParsableArguments {
         return .passphrase(passphrase)
     }
 
+    /// Opens the vault, with the checkpoint policy from PIRVAULT_CHECKPOINT_EVERY
+    /// (events) and PIRVAULT_CHECKPOINT_INTERVAL (a duration) when set.
     func openVault() throws -> Vault {
-        try Vault.open(at: vaultPath, unlock: unlockSecret())
+        let vault = try Vault.open(at: vaultPath, unlock: unlockSecret())
+        if let every = environment["PIRVAULT_CHECKPOINT_EVERY"] {
+            guard let events = Int64(every), events > 0 else {
+                throw VaultError.invalidInput("PIRVAULT_CHECKPOINT_EVERY must be a positive number of events")
+            }
+            vault.checkpointPolicy.everyEvents = events
+        }
+        if let interval = environment["PIRVAULT_CHECKPOINT_INTERVAL"] {
+            vault.checkpointPolicy.everySeconds = try TimeInput.seconds(fromDuration: interval)
+        }
+        return vault
     }
 }

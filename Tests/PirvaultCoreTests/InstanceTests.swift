@@ -119,13 +119,13 @@ struct InstanceCreateTests {
         let fixture = try Fixture()
         let key = try fixture.vault.createInstance(InstanceSpec(name: "acme", customer: "ACME"))
         let event = try #require(try fixture.auditEvents().last)
-        #expect(event.event.event == "instance.create")
-        #expect(event.event.clientID == key.clientID)
-        #expect(event.event.customer == "ACME")
-        let stored = try fixture.raw().query("SELECT canonical, leaf_hash FROM audit_events WHERE seq = ?", [.integer(event.seq)]) {
+        #expect(event.event == "instance.create")
+        #expect(event.clientID == key.clientID)
+        #expect(event.customer == "ACME")
+        let stored = try fixture.raw().query("SELECT canonical, leaf_hash FROM audit_events WHERE seq = ?", [.integer(event.seq!)]) {
             ($0.blob(0)!, $0.blob(1)!)
         }[0]
-        #expect(stored.0 == event.event.jsonObject.canonicalBytes())
+        #expect(stored.0 == event.jsonObject.canonicalBytes())
         #expect(stored.1 == SHA256.hash([0] + stored.0))
         #expect(!String(decoding: stored.0, as: UTF8.self).contains(key.clientSecret))
         #expect(!file(fixture.vaultPath, contains: Array(key.clientSecret.utf8)))
@@ -159,7 +159,7 @@ struct InstanceLifecycleTests {
         #expect(updated.flows == ["products/details"])
         #expect(updated.tokenTTL == 600)
         #expect(updated.grantTypes == ["client_credentials", "password"])
-        #expect(try fixture.auditEvents().last?.event.reason == "-flow orders/*; +flow products/details; +grant type password; token_ttl 600")
+        #expect(try fixture.auditEvents().last?.reason == "-flow orders/*; +flow products/details; +grant type password; token_ttl 600")
     }
 
     @Test func refusesUpdatesThatBreakTheRules() throws {
@@ -190,7 +190,7 @@ struct InstanceLifecycleTests {
         #expect(!file(fixture.vaultPath, contains: sealed))
         #expect(!file(fixture.vaultPath + "-wal", contains: sealed))
         #expect(throws: VaultError.self) { try fixture.vault.instance(named: "acme") }
-        #expect(try fixture.auditEvents().last?.event.event == "instance.delete")
+        #expect(try fixture.auditEvents().last?.event == "instance.delete")
     }
 }
 

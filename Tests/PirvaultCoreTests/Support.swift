@@ -27,8 +27,8 @@ struct Fixture {
     /// A raw SQLite connection to the vault file, for tampering.
     func raw() throws -> Connection { try Connection(path: vaultPath) }
 
-    func auditEvents(_ vault: Vault? = nil) throws -> [StoredAuditEvent] {
-        var events: [StoredAuditEvent] = []
+    func auditEvents(_ vault: Vault? = nil) throws -> [AuditEvent] {
+        var events: [AuditEvent] = []
         try (vault ?? self.vault).forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
         return events
     }

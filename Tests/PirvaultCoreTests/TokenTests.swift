@@ -84,16 +84,16 @@ struct TokenIssueTests {
             }
             let events = try fixture.auditEvents()
             #expect(events.count == before + 1)
-            #expect(events.last?.event.event == "token.issue")
-            #expect(events.last?.event.outcome == .denied)
-            #expect(events.last?.event.reason?.contains(reason) == true)
+            #expect(events.last?.event == "token.issue")
+            #expect(events.last?.outcome == .denied)
+            #expect(events.last?.reason?.contains(reason) == true)
         }
         var changes = InstanceChanges()
         changes.removeGrantTypes = [.clientCredentials]
         changes.addGrantTypes = [.password]
         _ = try fixture.vault.updateInstance(named: "acme", changes)
         #expect(throws: TokenError.self) { try fixture.issue(client) }
-        #expect(try fixture.auditEvents().last?.event.reason?.contains("unauthorized_client") == true)
+        #expect(try fixture.auditEvents().last?.reason?.contains("unauthorized_client") == true)
     }
 
     @Test func issuesAreAuditedWithTheirJTIButNeverTheToken() throws {
@@ -101,9 +101,9 @@ struct TokenIssueTests {
         let client = try fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
         let token = try fixture.issue(client)
         let event = try #require(try fixture.auditEvents().last)
-        #expect(event.event.event == "token.issue")
-        #expect(event.event.jti == token.jti)
-        let row = String(decoding: event.event.canonicalBytes, as: UTF8.self)
+        #expect(event.event == "token.issue")
+        #expect(event.jti == token.jti)
+        let row = String(decoding: event.canonicalBytes, as: UTF8.self)
         #expect(!row.contains(token.accessToken))
         #expect(!row.contains(client.secret))
     }
@@ -205,7 +205,7 @@ struct TokenVerifyTests {
         // Survives a restart: a new process sees the same.
         let reopened = try Vault.open(at: fixture.vaultPath, unlock: .keyFile(fixture.key), clock: time.clock)
         #expect(try reopened.verifyToken(first, flow: nil).refusal == .tokenRevoked)
-        #expect(try fixture.auditEvents().contains { $0.event.event == "token.revoke" && $0.event.jti == jti })
+        #expect(try fixture.auditEvents().contains { $0.event == "token.revoke" && $0.jti == jti })
         #expect(throws: VaultError.self) { try fixture.vault.revokeToken("garbage") }
     }
 

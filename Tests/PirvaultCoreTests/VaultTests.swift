@@ -20,8 +20,8 @@ struct VaultUnlockTests {
         }
         let after = try fixture.auditEvents()
         #expect(after.count == before.count + 1)
-        #expect(after.last?.event.event == "vault.unlock")
-        #expect(after.last?.event.outcome == .denied)
+        #expect(after.last?.event == "vault.unlock")
+        #expect(after.last?.outcome == .denied)
     }
 
     @Test func passphraseVaultsUseStoredArgon2idParameters() throws {

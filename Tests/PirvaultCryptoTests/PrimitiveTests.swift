@@ -156,3 +156,27 @@ struct HashAndEncodingTests {
 let argon2idKnownAnswer = "05b6ca8f8038b683887ad4916533858b49cb52040126c134f4c6e9d8711b8c09"
 /// Computed independently with Python `hashlib.blake2b(b"\0" * 8 + b"abc", key=bytes(range(32)), digest_size=32)`.
 let blake2bKnownAnswer = "9f01c9dc78a3fd84b42abefc779b39b20b9599090c6ce2b9c938ff2ea7d2684c"
+
+struct PublicBase64Tests {
+    @Test(arguments: [0, 1, 2, 3, 4, 31, 32, 33, 64, 65])
+    func matchesLibsodiumForEveryLength(_ length: Int) {
+        let bytes = SecureRandom.bytes(length)
+        for variant in [Base64.Variant.standard, .urlSafeNoPadding] {
+            let encoded = PublicBase64.encode(bytes, variant)
+            #expect(encoded == Base64.encode(bytes, variant))
+            #expect(PublicBase64.decode(encoded, variant) == bytes)
+        }
+    }
+
+    @Test func decodesStrictly() {
+        #expect(PublicBase64.decode("AAAA", .standard) == [0, 0, 0])
+        #expect(PublicBase64.decode("AA==", .standard) == [0])
+        for bad in ["AA", "AA=", "A===", "AB==", "AA=A", "A@AA", "AAAAA"] {
+            #expect(PublicBase64.decode(bad, .standard) == nil, "\(bad)")
+        }
+        #expect(PublicBase64.decode("-_-_ABA", .urlSafeNoPadding) == [0xfb, 0xff, 0xbf, 0x00, 0x10])
+        for bad in ["-_-_ABA=", "+/+/", "A", "AB"] {
+            #expect(PublicBase64.decode(bad, .urlSafeNoPadding) == nil, "\(bad)")
+        }
+    }
+}

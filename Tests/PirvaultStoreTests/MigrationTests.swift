@@ -39,7 +39,7 @@ struct MigrationTests {
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try store.db.scalarText("PRAGMA journal_mode") == "wal")
-        _ = try store.write { try store.appendAudit(AuditRecord(time: .now(), event: "e", outcome: "allowed", canonical: [1], leafHash: [2])) }
+        try store.write { try store.appendAudit(AuditRecord(seq: 0, time: .now(), event: "e", outcome: "allowed", canonical: [1], leafHash: [2])) }
         let walMode = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.posixPermissions] as? Int
         #expect(walMode == 0o600)
     }
@@ -101,13 +101,13 @@ struct MigrationTests {
 struct AuditStoreTests {
     let directory = temporaryDirectory()
 
-    @Test func assignsConsecutiveLeafIndexesAndFilters() throws {
+    @Test func storesEventsAtTheirLeafIndexAndFilters() throws {
         let store = try VaultStore.create(at: directory + "/v.db", header: sampleHeader)
         try store.write {
             for i in 0..<5 {
                 try store.appendAudit(
                     AuditRecord(
-                        time: Timestamp(seconds: 1000 + Int64(i)), event: i % 2 == 0 ? "a" : "b", outcome: "allowed",
+                        seq: try store.auditLogSize(), time: Timestamp(seconds: 1000 + Int64(i)), event: i % 2 == 0 ? "a" : "b", outcome: "allowed",
                         customer: "c\(i % 2)", canonical: [UInt8(i)], leafHash: [UInt8(i)]))
             }
         }
@@ -126,7 +126,7 @@ struct AuditStoreTests {
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try store.write {
-                try store.appendAudit(AuditRecord(time: .now(), event: "x", outcome: "allowed", canonical: [], leafHash: []))
+                try store.appendAudit(AuditRecord(seq: 0, time: .now(), event: "x", outcome: "allowed", canonical: [], leafHash: []))
                 throw Boom()
             }
         }

@@ -1,0 +1,134 @@
+import Foundation
+import PirvaultCrypto
+import PirvaultJSON
+import PirvaultStore
+
+public enum AuditExportFormat: String, CaseIterable, Sendable {
+    /// One `{"index", "event", "proof"}` line per event, then `{"checkpoint"}`.
+    case jsonl
+    /// For people and spreadsheets: a header row and one row per event.
+    case csv
+}
+
+public struct AuditExportResult: Sendable {
+    public let events: Int
+    public let treeSize: Int64
+}
+
+extension Vault {
+    /// Exports the events `filter` selects, oldest first. A new checkpoint
+    /// covering the whole log is signed first; in JSONL each event carries its
+    /// leaf index and an RFC 9162 inclusion proof against that checkpoint, the
+    /// last line being the checkpoint. Rows stream through `write` in chunks;
+    /// only the tree's hashes are held in memory.
+    public func exportAudit(
+        _ filter: AuditFilter, format: AuditExportFormat, write: ([UInt8]) throws -> Void,
+        progress: ((_ done: Int64, _ total: Int64) -> Void)? = nil
+    ) throws -> AuditExportResult {
+        let checkpoint = try self.write { () -> CheckpointRecord in
+            try audit(
+                AuditEvent(
+                    time: clock.now(), event: "audit.export", outcome: .allowed,
+                    reason: "format \(format.rawValue)\(filter.customer.map { "; customer \($0)" } ?? "")",
+                    customer: filter.customer, clientID: filter.clientID, flow: filter.flow))
+            return try writeCheckpoint()
+        }
+        var selection = filter
+        selection.newestFirst = false
+        selection.belowSeq = checkpoint.treeSize
+        return try storeOperation {
+            try store.read {
+                switch format {
+                case .csv:
+                    return try exportCSV(selection, checkpoint: checkpoint, write: write, progress: progress)
+                case .jsonl:
+                    return try exportJSONL(selection, checkpoint: checkpoint, write: write, progress: progress)
+                }
+            }
+        }
+    }
+
+    private func exportJSONL(
+        _ filter: AuditFilter, checkpoint: CheckpointRecord, write: ([UInt8]) throws -> Void,
+        progress: ((Int64, Int64) -> Void)?
+    ) throws -> AuditExportResult {
+        var leaves: [Merkle.Hash] = []
+        leaves.reserveCapacity(Int(checkpoint.treeSize))
+        try store.forEachLeaf(from: 0, to: checkpoint.treeSize) { _, leaf, _ in leaves.append(leaf) }
+        let tree = MerkleLevels(leaves: leaves)
+        leaves = []
+        guard tree.size == checkpoint.treeSize, tree.root == checkpoint.rootHash else {
+            throw VaultError.tampered("the stored audit log does not match its latest checkpoint; run 'pirvault audit verify'")
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        var count = 0
+        try store.forEachAuditEvent(filter) { record in
+            guard let canonical = record.canonical else { return }
+            buffer += "{\"index\":".utf8
+            buffer += String(record.seq).utf8
+            buffer += ",\"event\":".utf8
+            buffer += canonical
+            buffer += ",\"proof\":[".utf8
+            for (n, position) in tree.inclusionPath(index: Int(record.seq)).enumerated() {
+                buffer += (n == 0 ? "\"" : ",\"").utf8
+                tree.levels[position.level][position.index].withUnsafeBytes {
+                    PublicBase64.append($0, .standard, to: &buffer)
+                }
+                buffer.append(UInt8(ascii: "\""))
+            }
+            buffer += "]}\n".utf8
+            count += 1
+            if buffer.count >= 1 << 20 {
+                try write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                progress?(record.seq + 1, checkpoint.treeSize)
+            }
+        }
+        buffer += JSONValue.object([("checkpoint", .string(checkpoint.note))]).compactString().utf8
+        buffer.append(0x0A)
+        try write(buffer)
+        progress?(checkpoint.treeSize, checkpoint.treeSize)
+        return AuditExportResult(events: count, treeSize: checkpoint.treeSize)
+    }
+
+    static let csvColumns = [
+        "seq", "time", "event", "outcome", "reason", "customer", "instance", "clientid", "flow", "method", "status",
+        "remote_addr", "request_id", "latency_us", "jti",
+    ]
+
+    private func exportCSV(
+        _ filter: AuditFilter, checkpoint: CheckpointRecord, write: ([UInt8]) throws -> Void,
+        progress: ((Int64, Int64) -> Void)?
+    ) throws -> AuditExportResult {
+        var buffer = Array((Self.csvColumns.joined(separator: ",") + "\r\n").utf8)
+        var count = 0
+        try store.forEachAuditEvent(filter) { record in
+            let e = AuditEvent(record: record)
+            let cells: [String?] = [
+                String(record.seq), e.time.rfc3339, e.event, e.outcome.rawValue, e.reason, e.customer, e.instance,
+                e.clientID, e.flow, e.method, e.status.map(String.init), e.remoteAddress, e.requestID,
+                e.latencyMicros.map(String.init), e.jti,
+            ]
+            buffer += cells.map { Self.csvCell($0 ?? "") }.joined(separator: ",").utf8
+            buffer += "\r\n".utf8
+            count += 1
+            if buffer.count >= 1 << 20 {
+                try write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                progress?(record.seq + 1, checkpoint.treeSize)
+            }
+        }
+        try write(buffer)
+        return AuditExportResult(events: count, treeSize: checkpoint.treeSize)
+    }
+
+    /// RFC 4180 quoting; a cell that a spreadsheet would run as a formula
+    /// (starting with = + - @ or a control character) gets a leading '.
+    static func csvCell(_ text: String) -> String {
+        var value = text
+        if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { value = "'" + value }
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import PirvaultCrypto
+import PirvaultJSON
+import PirvaultStore
+
+/// What `audit verify` found. `problem` names the first bad index or checkpoint.
+public struct AuditVerificationReport: Sendable {
+    public var events: Int64 = 0
+    public var pruned: Int64 = 0
+    public var checkpoints: Int = 0
+    public var problem: String?
+
+    public var isValid: Bool { problem == nil }
+}
+
+extension Vault {
+    /// Recomputes the tree from the stored events and checks every stored
+    /// checkpoint against it: each signature, each root, and so that each
+    /// checkpoint extends the previous one. Each event is checked against its
+    /// leaf hash and its columns against its signed content.
+    public func verifyAuditLog() throws -> AuditVerificationReport {
+        try storeOperation { try store.read { try verifyStoredLog() } }
+    }
+
+    private func verifyStoredLog() throws -> AuditVerificationReport {
+        var report = AuditVerificationReport()
+        let size = try store.auditLogSize()
+        let checkpoints = try store.checkpoints()
+        report.checkpoints = checkpoints.count
+        var signed: [(size: Int64, root: [UInt8])] = []
+        if !checkpoints.isEmpty {
+            guard let key = try store.auditSigningKey(), let publicKey = try? Ed25519PublicKey(rawRepresentation: key.publicKey) else {
+                report.problem = "checkpoints exist but the audit signing key is missing"
+                return report
+            }
+            let verifier = NoteVerifier(name: logOrigin, publicKey: publicKey)
+            for record in checkpoints {
+                guard let checkpoint = verifier.verify(note: record.note), checkpoint.origin == logOrigin,
+                    Int64(checkpoint.size) == record.treeSize, checkpoint.rootHash == record.rootHash
+                else {
+                    report.problem = "checkpoint at tree size \(record.treeSize) does not carry a valid signature of this vault (forged or altered)"
+                    return report
+                }
+                signed.append((record.treeSize, checkpoint.rootHash))
+            }
+        }
+        if let last = signed.last, last.size > size {
+            report.problem = "events from index \(size) on are missing: a signed checkpoint covers \(last.size) events but the log holds \(size)"
+            return report
+        }
+        var frontier = MerkleFrontier()
+        var nextCheckpoint = 0
+        var expected: Int64 = 0
+        var problem: String? = nil
+        try store.forEachAuditEvent(AuditFilter(newestFirst: false), includePruned: true) { record in
+            guard problem == nil else { return }
+            if record.seq != expected {
+                problem = "the event at index \(expected) is missing (deleted)"
+                return
+            }
+            if let canonical = record.canonical {
+                guard Merkle.leafHash(canonical) == record.leafHash else {
+                    problem = "the event at index \(record.seq) was altered: its content does not match its leaf hash"
+                    return
+                }
+                guard AuditEvent(record: record).canonicalBytes == canonical else {
+                    problem = "the event at index \(record.seq) was altered or moved: its columns differ from its signed content"
+                    return
+                }
+            } else {
+                report.pruned += 1
+            }
+            frontier.append(record.leafHash)
+            expected += 1
+            while nextCheckpoint < signed.count, signed[nextCheckpoint].size == Int64(frontier.size) {
+                if frontier.root != signed[nextCheckpoint].root {
+                    problem = "checkpoint at tree size \(frontier.size) does not match the stored events: events before index \(frontier.size) were replaced or reordered"
+                    return
+                }
+                nextCheckpoint += 1
+            }
+        }
+        report.events = expected
+        if problem == nil, expected != size { problem = "the event at index \(expected) is missing (deleted)" }
+        if problem == nil, nextCheckpoint < signed.count {
+            problem = "checkpoint at tree size \(signed[nextCheckpoint].size) has no matching prefix of the log"
+        }
+        report.problem = problem
+        return report
+    }
+}
+
+/// What `audit verify --export` found.
+public struct ExportVerificationReport: Sendable {
+    public var events = 0
+    public var treeSize = 0
+    public var problem: String?
+
+    public var isValid: Bool { problem == nil }
+}
+
+/// Verifies an exported JSONL file offline, with nothing but the log's
+/// verifier key: the checkpoint's signature, that every event's JSON is
+/// canonical, and every inclusion proof against the checkpoint.
+public struct ExportVerifier {
+    let verifier: NoteVerifier
+
+    public init(verifierKey: String) throws {
+        guard let verifier = NoteVerifier(verifierKey: verifierKey) else {
+            throw VaultError.invalidInput("the public key is not a signed-note verifier key (name+hash+base64); get it with 'pirvault audit public-key'")
+        }
+        self.verifier = verifier
+    }
+
+    /// Verifies the export in `lines` (without line terminators); the last
+    /// non-empty line is the checkpoint.
+    public func verify(lines: [ArraySlice<UInt8>]) -> ExportVerificationReport {
+        var report = ExportVerificationReport()
+        var body = lines
+        while let last = body.last, last.isEmpty { body.removeLast() }
+        guard let checkpointLine = body.popLast() else {
+            report.problem = "the export is empty: its last line must be the checkpoint"
+            return report
+        }
+        guard let parsed = try? JSONValue.parse(Array(checkpointLine)), let note = parsed["checkpoint"]?.stringValue,
+            case .object(let members) = parsed, members.count == 1
+        else {
+            report.problem = "the last line is not {\"checkpoint\": \"…\"}"
+            return report
+        }
+        guard let checkpoint = verifier.verify(note: note) else {
+            report.problem = "the checkpoint's signature does not verify with this public key (forged, altered, or another vault's)"
+            return report
+        }
+        report.treeSize = checkpoint.size
+        var proofs = ProofChecker(size: checkpoint.size, root: checkpoint.rootHash)
+        var previousIndex = -1
+        for (number, line) in body.enumerated() {
+            let lineNumber = number + 1
+            guard let entry = ExportLine(line) else {
+                report.problem = "line \(lineNumber) is not {\"index\":n,\"event\":{…},\"proof\":[…]} in canonical form"
+                return report
+            }
+            guard entry.index > previousIndex, entry.index < checkpoint.size else {
+                report.problem = "line \(lineNumber): index \(entry.index) is out of order or outside the checkpoint's \(checkpoint.size) events"
+                return report
+            }
+            previousIndex = entry.index
+            guard let event = try? JSONValue.parse(Array(entry.event)), event.canonicalBytes()[...] == entry.event else {
+                report.problem = "line \(lineNumber) (index \(entry.index)): the event is not canonical JSON (RFC 8785)"
+                return report
+            }
+            guard event["seq"]?.integerValue == Int64(entry.index) else {
+                report.problem = "line \(lineNumber) (index \(entry.index)): the event's seq does not match its index"
+                return report
+            }
+            guard proofs.verify(leaf: Merkle.leafHash(Array(entry.event)), index: entry.index, proof: entry.proof) else {
+                report.problem = "line \(lineNumber) (index \(entry.index)): the inclusion proof does not lead to the checkpoint's root (altered event or proof)"
+                return report
+            }
+            report.events += 1
+        }
+        return report
+    }
+}
+
+/// One JSONL line split without building a JSON tree: exactly
+/// `{"index":N,"event":{…},"proof":["…",…]}` with no spaces.
+struct ExportLine {
+    let index: Int
+    let event: ArraySlice<UInt8>
+    let proof: [ArraySlice<UInt8>]
+
+    init?(_ line: ArraySlice<UInt8>) {
+        var i = line.startIndex
+        func expect(_ literal: String) -> Bool {
+            for byte in literal.utf8 {
+                guard i < line.endIndex, line[i] == byte else { return false }
+                i += 1
+            }
+            return true
+        }
+        guard expect("{\"index\":") else { return nil }
+        let digitsStart = i
+        while i < line.endIndex, line[i] >= 0x30, line[i] <= 0x39 { i += 1 }
+        guard i > digitsStart, i - digitsStart <= 18, line[digitsStart] != 0x30 || i - digitsStart == 1,
+            let index = Int(String(decoding: line[digitsStart..<i], as: UTF8.self))
+        else { return nil }
+        guard expect(",\"event\":"), i < line.endIndex, line[i] == UInt8(ascii: "{") else { return nil }
+        // Find the end of the event object: count braces outside strings.
+        let eventStart = i
+        var depth = 0
+        var inString = false
+        while i < line.endIndex {
+            let byte = line[i]
+            if inString {
+                if byte == UInt8(ascii: "\\") { i += 1 } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                depth -= 1
+                if depth == 0 { break }
+            }
+            i += 1
+        }
+        guard i < line.endIndex else { return nil }
+        i += 1
+        let event = line[eventStart..<i]
+        guard expect(",\"proof\":[") else { return nil }
+        var proof: [ArraySlice<UInt8>] = []
+        while i < line.endIndex, line[i] == UInt8(ascii: "\"") {
+            i += 1
+            let start = i
+            while i < line.endIndex, line[i] != UInt8(ascii: "\"") { i += 1 }
+            guard i < line.endIndex else { return nil }
+            proof.append(line[start..<i])
+            i += 1
+            if i < line.endIndex, line[i] == UInt8(ascii: ",") {
+                i += 1
+                guard i < line.endIndex, line[i] == UInt8(ascii: "\"") else { return nil }
+            }
+        }
+        guard expect("]}"), i == line.endIndex else { return nil }
+        self.index = index
+        self.event = event
+        self.proof = proof
+    }
+}
+
+/// RFC 9162 inclusion checks for many leaves of one tree, in the tree's
+/// level layout. Consecutive proofs share their upper path: once a node
+/// equals the previous (verified) proof's node at the same position and the
+/// rest of the proof text is the same, the rest is already verified.
+struct ProofChecker {
+    let counts: [Int]
+    let root: Merkle.Hash
+    private var previousNodes: [(index: Int, hash: Merkle.Hash)] = []
+    private var previousProof: [ArraySlice<UInt8>] = []
+
+    init(size: Int, root: Merkle.Hash) {
+        var counts = [size]
+        while let last = counts.last, last > 1 { counts.append((last + 1) / 2) }
+        self.counts = counts
+        self.root = root
+    }
+
+    mutating func verify(leaf: Merkle.Hash, index: Int, proof: [ArraySlice<UInt8>]) -> Bool {
+        guard index >= 0, index < counts[0] else { return false }
+        var nodes: [(index: Int, hash: Merkle.Hash)] = []
+        var r = leaf
+        var i = index
+        var used = 0
+        for level in 0..<(counts.count - 1) {
+            nodes.append((i, r))
+            if level < previousNodes.count, previousNodes[level].index == i, previousNodes[level].hash == r {
+                let remaining = proof.count - used
+                if remaining == siblingsAbove(level: level, index: i), remaining <= previousProof.count,
+                    proof[used...].elementsEqual(previousProof.suffix(remaining))
+                {
+                    previousNodes = nodes + previousNodes[(level + 1)...]
+                    previousProof = proof
+                    return true
+                }
+            }
+            if i ^ 1 < counts[level] {
+                guard used < proof.count, let sibling = PublicBase64.decode(proof[used], .standard), sibling.count == 32 else {
+                    return false
+                }
+                used += 1
+                r = i & 1 == 1 ? Merkle.nodeHash(sibling, r) : Merkle.nodeHash(r, sibling)
+            }
+            i >>= 1
+        }
+        guard used == proof.count, r == root else { return false }
+        previousNodes = nodes
+        previousProof = proof
+        return true
+    }
+
+    /// How many proof hashes a path has from (`level`, `index`) up to the root.
+    private func siblingsAbove(level: Int, index: Int) -> Int {
+        var count = 0
+        var i = index
+        for l in level..<(counts.count - 1) {
+            if i ^ 1 < counts[l] { count += 1 }
+            i >>= 1
+        }
+        return count
+    }
+}

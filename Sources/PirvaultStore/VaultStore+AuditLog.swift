@@ -1,0 +1,93 @@
+/// A stored signed tree head.
+public struct CheckpointRecord: Sendable, Equatable {
+    public var treeSize: Int64
+    public var rootHash: [UInt8]
+    public var frontier: [UInt8]
+    public var note: String
+    public var createdAt: Timestamp
+
+    public init(treeSize: Int64, rootHash: [UInt8], frontier: [UInt8], note: String, createdAt: Timestamp) {
+        self.treeSize = treeSize
+        self.rootHash = rootHash
+        self.frontier = frontier
+        self.note = note
+        self.createdAt = createdAt
+    }
+}
+
+extension VaultStore {
+    /// The number of audit events (the tree size): the next leaf index.
+    public func auditLogSize() throws -> Int64 {
+        try db.query("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events") { $0.int(0) }.first ?? 0
+    }
+
+    /// Calls `body` with (seq, leaf hash, canonical bytes or nil if pruned) for
+    /// every event with `from <= seq < to`, in order.
+    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, [UInt8], [UInt8]?) throws -> Void) throws {
+        try db.forEach(
+            "SELECT seq, leaf_hash, canonical FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq",
+            [.integer(from), .integer(to)]
+        ) { try body($0.int(0), $0.blob(1) ?? [], $0.blob(2)) }
+    }
+
+    // MARK: Checkpoints
+
+    public func insertCheckpoint(_ record: CheckpointRecord) throws {
+        try db.run(
+            "INSERT INTO audit_checkpoints (tree_size, root_hash, frontier, note, created_at_us) VALUES (?, ?, ?, ?, ?)",
+            [.integer(record.treeSize), .blob(record.rootHash), .blob(record.frontier), .text(record.note),
+             .integer(record.createdAt.microseconds)])
+    }
+
+    private static func checkpoint(from row: Row) -> CheckpointRecord {
+        CheckpointRecord(
+            treeSize: row.int(0), rootHash: row.blob(1) ?? [], frontier: row.blob(2) ?? [], note: row.string(3),
+            createdAt: Timestamp(microseconds: row.int(4)))
+    }
+
+    public func latestCheckpoint() throws -> CheckpointRecord? {
+        try db.query(
+            "SELECT tree_size, root_hash, frontier, note, created_at_us FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+            row: Self.checkpoint
+        ).first
+    }
+
+    public func checkpoints() throws -> [CheckpointRecord] {
+        try db.query(
+            "SELECT tree_size, root_hash, frontier, note, created_at_us FROM audit_checkpoints ORDER BY tree_size",
+            row: Self.checkpoint)
+    }
+
+    // MARK: Audit signing key
+
+    public func auditSigningKey() throws -> (publicKey: [UInt8], sealedPrivateKey: [UInt8])? {
+        try db.query("SELECT public_key, sealed_private_key FROM audit_signing_key WHERE singleton = 1") {
+            (publicKey: $0.blob(0) ?? [], sealedPrivateKey: $0.blob(1) ?? [])
+        }.first
+    }
+
+    public func insertAuditSigningKey(publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp) throws {
+        try db.run(
+            "INSERT INTO audit_signing_key (singleton, public_key, sealed_private_key, created_at_us) VALUES (1, ?, ?, ?)",
+            [.blob(publicKey), .blob(sealedPrivateKey), .integer(createdAt.microseconds)])
+    }
+
+    public func updateSealedAuditKey(_ sealed: [UInt8]) throws {
+        try db.run("UPDATE audit_signing_key SET sealed_private_key = ? WHERE singleton = 1", [.blob(sealed)])
+    }
+
+    // MARK: Retention
+
+    /// Deletes the bodies of events before `time`, keeping seq, time, leaf hash
+    /// (so checkpoints and proofs still verify). Returns how many were pruned.
+    public func pruneAuditBodies(before time: Timestamp) throws -> Int {
+        try db.run(
+            """
+            UPDATE audit_events SET reason = NULL, customer = NULL, instance = NULL, clientid = NULL, flow = NULL,
+                method = NULL, status = NULL, remote_addr = NULL, request_id = NULL, latency_us = NULL, jti = NULL,
+                canonical = NULL
+            WHERE time_us < ? AND canonical IS NOT NULL
+            """, [.integer(time.microseconds)])
+        return db.changes
+    }
+}
