@@ -26,11 +26,12 @@ extension Vault {
         progress: ((_ done: Int64, _ total: Int64) -> Void)? = nil
     ) throws -> AuditExportResult {
         let checkpoint = try self.write { () -> CheckpointRecord in
+            // The filter goes into the reason only, so the export event is not
+            // itself part of a filtered selection.
             try audit(
                 AuditEvent(
                     time: clock.now(), event: "audit.export", outcome: .allowed,
-                    reason: "format \(format.rawValue)\(filter.customer.map { "; customer \($0)" } ?? "")",
-                    customer: filter.customer, clientID: filter.clientID, flow: filter.flow))
+                    reason: "format \(format.rawValue)\(filter.customer.map { "; customer \($0)" } ?? "")\(filter.clientID.map { "; client \($0)" } ?? "")"))
             return try writeCheckpoint()
         }
         var selection = filter

@@ -62,6 +62,7 @@ public final class Vault {
                 try created.insertAuditKey(.generate(), at: now)
                 try created.audit(
                     AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
+                try created.writeCheckpoint()
                 vault = created
             }
         }
