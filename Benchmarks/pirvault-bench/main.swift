@@ -11,6 +11,7 @@ import PirvaultCrypto
 //   - process start baseline: `pirvault --version`
 //   - `pirvault instance list --json` on a vault of 10 and of N instances
 //   - open + unlock with a key file, in process and as a process
+// audit (issue 5): append rate, then `audit export` / `audit verify` on --events events (default 1,000,000)
 // tokens (issue 3), on one thread:
 //   - in-process token issues/s (JWT and opaque) and verifies/s (with and without a flow)
 //   - issues/s with their audit rows committed in groups, and one commit per issue
@@ -26,6 +27,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let bigCount = option("--instances", 100_000)
 let runs = option("--runs", 5)
 let loopSeconds = Double(option("--seconds", 3))
+let auditEventCount = option("--events", 1_000_000)
 let sections = Set(arguments.dropFirst().filter { !$0.hasPrefix("--") && Int($0) == nil })
 func wanted(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -37,7 +39,7 @@ guard FileManager.default.isExecutableFile(atPath: binary) else {
 
 let work = NSTemporaryDirectory() + "pirvault-bench-" + UUID().uuidString
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(atPath: work) }
+defer { if ProcessInfo.processInfo.environment["KEEP_BENCH_FILES"] == nil { try? FileManager.default.removeItem(atPath: work) } }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -137,4 +139,9 @@ if wanted("foundation") {
 if wanted("tokens") {
     print("-- tokens (issue 3), one thread")
     try tokenBenchmarks(vaultPath: small.vault, keyPath: small.key, baseline: baseline.median)
+}
+
+if wanted("audit") {
+    print("-- audit log (issue 5)")
+    try auditBenchmarks(eventCount: auditEventCount)
 }

@@ -96,6 +96,8 @@ public struct ExportVerificationReport: Sendable {
     public var treeSize = 0
     public var problem: String?
 
+    init(problem: String? = nil) { self.problem = problem }
+
     public var isValid: Bool { problem == nil }
 }
 
@@ -115,13 +117,62 @@ public struct ExportVerifier {
     /// Verifies the export in `lines` (without line terminators); the last
     /// non-empty line is the checkpoint.
     public func verify(lines: [ArraySlice<UInt8>]) -> ExportVerificationReport {
-        var report = ExportVerificationReport()
         var body = lines
         while let last = body.last, last.isEmpty { body.removeLast() }
         guard let checkpointLine = body.popLast() else {
-            report.problem = "the export is empty: its last line must be the checkpoint"
-            return report
+            return ExportVerificationReport(problem: "the export is empty: its last line must be the checkpoint")
         }
+        return verify(checkpointLine: checkpointLine) { each in
+            for line in body { guard each(line) else { return } }
+        }
+    }
+
+    /// Verifies an export file, streaming it in chunks: memory stays constant
+    /// however large the export is.
+    public func verify(path: String) throws -> ExportVerificationReport {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError.invalidInput("cannot read export file \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw VaultError.invalidInput("cannot read export file \(path)") }
+        // The checkpoint is the last line: read it from the end first.
+        let tailLength = min(Int(info.st_size), 1 << 16)
+        var tail = [UInt8](repeating: 0, count: tailLength)
+        guard pread(fd, &tail, tailLength, off_t(Int(info.st_size) - tailLength)) == tailLength else {
+            throw VaultError.invalidInput("cannot read export file \(path)")
+        }
+        while tail.last == 0x0A { tail.removeLast() }
+        let checkpointStart = (tail.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+        guard checkpointStart > 0 || tailLength == Int(info.st_size) else {
+            return ExportVerificationReport(problem: "the last line is not {\"checkpoint\": \"…\"}")
+        }
+        let bodyLength = Int(info.st_size) - tailLength + checkpointStart
+        return verify(checkpointLine: tail[checkpointStart...]) { each in
+            var buffer: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var consumed = 0
+            while consumed < bodyLength {
+                let n = read(fd, &chunk, min(chunk.count, bodyLength - consumed))
+                guard n > 0 else { return }
+                consumed += n
+                buffer += chunk[0..<n]
+                var lineStart = 0
+                while let newline = buffer[lineStart...].firstIndex(of: 0x0A) {
+                    guard each(buffer[lineStart..<newline]) else { return }
+                    lineStart = newline + 1
+                }
+                buffer.removeFirst(lineStart)
+            }
+            if !buffer.isEmpty { _ = each(buffer[...]) }
+        }
+    }
+
+    /// Checks the checkpoint, then each event line that `lines` feeds to its
+    /// callback (which returns false to stop at the first problem).
+    private func verify(
+        checkpointLine: ArraySlice<UInt8>, lines: ((ArraySlice<UInt8>) -> Bool) -> Void
+    ) -> ExportVerificationReport {
+        var report = ExportVerificationReport()
         guard let parsed = try? JSONValue.parse(Array(checkpointLine)), let note = parsed["checkpoint"]?.stringValue,
             case .object(let members) = parsed, members.count == 1
         else {
@@ -135,30 +186,32 @@ public struct ExportVerifier {
         report.treeSize = checkpoint.size
         var proofs = ProofChecker(size: checkpoint.size, root: checkpoint.rootHash)
         var previousIndex = -1
-        for (number, line) in body.enumerated() {
-            let lineNumber = number + 1
+        var lineNumber = 0
+        lines { line in
+            lineNumber += 1
             guard let entry = ExportLine(line) else {
                 report.problem = "line \(lineNumber) is not {\"index\":n,\"event\":{…},\"proof\":[…]} in canonical form"
-                return report
+                return false
             }
             guard entry.index > previousIndex, entry.index < checkpoint.size else {
                 report.problem = "line \(lineNumber): index \(entry.index) is out of order or outside the checkpoint's \(checkpoint.size) events"
-                return report
+                return false
             }
             previousIndex = entry.index
-            guard let event = try? JSONValue.parse(Array(entry.event)), event.canonicalBytes()[...] == entry.event else {
+            guard CanonicalJSON.isCanonical(entry.event) else {
                 report.problem = "line \(lineNumber) (index \(entry.index)): the event is not canonical JSON (RFC 8785)"
-                return report
+                return false
             }
-            guard event["seq"]?.integerValue == Int64(entry.index) else {
+            guard CanonicalJSON.integerMember("seq", in: entry.event) == Int64(entry.index) else {
                 report.problem = "line \(lineNumber) (index \(entry.index)): the event's seq does not match its index"
-                return report
+                return false
             }
             guard proofs.verify(leaf: Merkle.leafHash(Array(entry.event)), index: entry.index, proof: entry.proof) else {
                 report.problem = "line \(lineNumber) (index \(entry.index)): the inclusion proof does not lead to the checkpoint's root (altered event or proof)"
-                return report
+                return false
             }
             report.events += 1
+            return true
         }
         return report
     }
@@ -183,9 +236,8 @@ struct ExportLine {
         guard expect("{\"index\":") else { return nil }
         let digitsStart = i
         while i < line.endIndex, line[i] >= 0x30, line[i] <= 0x39 { i += 1 }
-        guard i > digitsStart, i - digitsStart <= 18, line[digitsStart] != 0x30 || i - digitsStart == 1,
-            let index = Int(String(decoding: line[digitsStart..<i], as: UTF8.self))
-        else { return nil }
+        guard i > digitsStart, i - digitsStart <= 18, line[digitsStart] != 0x30 || i - digitsStart == 1 else { return nil }
+        let index = line[digitsStart..<i].reduce(0) { $0 * 10 + Int($1 - 0x30) }
         guard expect(",\"event\":"), i < line.endIndex, line[i] == UInt8(ascii: "{") else { return nil }
         // Find the end of the event object: count braces outside strings.
         let eventStart = i

@@ -104,13 +104,7 @@ struct AuditVerify: ParsableCommand {
     func run() throws {
         if let export, let publicKey {
             let key = try Input.firstLine(ofFile: publicKey, what: "public key file")
-            let verifier = try ExportVerifier(verifierKey: key)
-            guard let data = FileManager.default.contents(atPath: export) else {
-                throw VaultError.invalidInput("cannot read export file \(export)")
-            }
-            let bytes = [UInt8](data)
-            let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-            let report = verifier.verify(lines: lines)
+            let report = try ExportVerifier(verifierKey: key).verify(path: export)
             guard report.isValid else { Output.fail("export verification failed: \(report.problem!)", code: 1) }
             Output.line("export OK: \(report.events) events proven included in the signed log of \(report.treeSize) events")
             return

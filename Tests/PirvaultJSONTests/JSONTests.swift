@@ -90,3 +90,35 @@ struct JSONParserTests {
         #expect(try JSONValue.parse("92233720368547758070") == .number(9.223372036854775807e19))
     }
 }
+
+struct CanonicalCheckTests {
+    @Test(arguments: [
+        #"{}"#, #"[]"#, #"{"a":1,"b":[true,false,null],"c":{"d":"x"}}"#, #"{"a":"\u0001\n\"\\"}"#, #""é€😀""#,
+        #"-5"#, #"0"#, #"{"a":"","b":-9223372036854775808}"#, #"{"\u000f":1,"a":2}"#,
+    ])
+    func acceptsCanonicalText(_ text: String) throws {
+        #expect(CanonicalJSON.isCanonical(ArraySlice(text.utf8)))
+        #expect(try JSONValue.parse(text).canonicalString() == text)
+    }
+
+    @Test(arguments: [
+        #"{"b":1,"a":2}"#, #"{"a":1,"a":2}"#, #"{ "a":1}"#, #"{"a": 1}"#, #"[1 ,2]"#, #"{"a":1.5}"#, #"{"a":1e3}"#,
+        #"{"a":01}"#, #"{"a":-0}"#, #""\/""#, #""\u0041""#, #""\u000A""#, #""\u001F""#, #""a"#, #"{"a":1}x"#,
+        #"{"a":99999999999999999999}"#, "\"\u{1}\"", #""\x""#, #"{"a":}"#, #"nul"#,
+    ])
+    func refusesAnythingElse(_ text: String) {
+        #expect(!CanonicalJSON.isCanonical(ArraySlice(text.utf8)), "\(text)")
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(!CanonicalJSON.isCanonical([0x22, 0xC3, 0x28, 0x22]))
+    }
+
+    @Test func findsTopLevelIntegerMembers() {
+        let text = ArraySlice(#"{"nested":{"seq":9},"seq":42,"xseq":1}"#.utf8)
+        #expect(CanonicalJSON.integerMember("seq", in: text) == 42)
+        #expect(CanonicalJSON.integerMember("xseq", in: text) == 1)
+        #expect(CanonicalJSON.integerMember("nested", in: text) == nil)
+        #expect(CanonicalJSON.integerMember("absent", in: text) == nil)
+    }
+}

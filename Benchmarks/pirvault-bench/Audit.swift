@@ -1,0 +1,46 @@
+import Foundation
+import PirvaultCore
+
+/// `audit` section: append rate in one process, then `audit export` and
+/// `audit verify` (stored log and export file) as processes on a log of
+/// `eventCount` events.
+func auditBenchmarks(eventCount: Int) throws {
+    let path = work + "/audit.db"
+    let keyPath = work + "/audit.key"
+    let vault = try Vault.create(at: path, unlock: .keyFile(KeyFile.generate(at: keyPath)))
+    func event(_ i: Int) -> AuditEvent {
+        AuditEvent(
+            time: .now(), event: "gateway.call", outcome: i % 10 == 0 ? .denied : .allowed,
+            reason: i % 10 == 0 ? "flow /http/orders/\(i) is not among the flows allowed for instance 'acme-\(i % 50)'" : "allowed",
+            customer: "customer-\(i % 20)", instance: "acme-\(i % 50)",
+            clientID: "sb-7fb44aa7-56a4-4b56-9ddc-70107e1fce14!b882941|it-rt-acme-\(i % 50)!b143",
+            flow: "/http/orders/\(i)", method: "POST", status: i % 10 == 0 ? 403 : 200, remoteAddress: "127.0.0.1",
+            requestID: "req-\(i)", latencyMicros: Int64(200 + i % 700), jti: "MIbIhYYq1MWaTdhdd-yK2Q")
+    }
+    let single = 300
+    let singleTime = try seconds { for i in 0..<single { try vault.appendAuditEvents([event(i)]) } }
+    row("append, one commit per event (synchronous=FULL)", perSecond(Double(single) / singleTime))
+    var appended = single
+    let batch = 10_000
+    let batchTime = try seconds {
+        while appended < eventCount {
+            let n = min(batch, eventCount - appended)
+            try vault.appendAuditEvents((appended..<(appended + n)).map(event))
+            appended += n
+        }
+    }
+    row("append, \(batch) per commit (group commit)", perSecond(Double(eventCount - single) / batchTime))
+
+    let exportFile = work + "/export.jsonl"
+    let export = try timeProcess(["audit", "export", "--format", "jsonl", "--output", exportFile], vault: path, key: keyPath, count: 1)
+    let exportSize = (try FileManager.default.attributesOfItem(atPath: exportFile)[.size] as? Int) ?? 0
+    row("pirvault audit export --format jsonl, \(eventCount) events", String(format: "%.2f s (%d MiB)  goal ≤5 s: %@", export.median, exportSize >> 20, export.median <= 5 ? "met" : "NOT met"))
+    let verify = try timeProcess(["audit", "verify"], vault: path, key: keyPath, count: 1)
+    row("pirvault audit verify (stored log), \(eventCount) events", String(format: "%.2f s  goal ≤5 s: %@", verify.median, verify.median <= 5 ? "met" : "NOT met"))
+    let publicKey = work + "/audit.pub"
+    try (try vault.auditVerifierKey()).write(toFile: publicKey, atomically: true, encoding: .utf8)
+    let offline = try timeProcess(["audit", "verify", "--export", exportFile, "--public-key", publicKey], vault: path, key: keyPath, count: 1)
+    row("pirvault audit verify --export (offline), \(eventCount) events", String(format: "%.2f s", offline.median))
+    let csv = try timeProcess(["audit", "export", "--format", "csv", "--output", work + "/export.csv"], vault: path, key: keyPath, count: 1)
+    row("pirvault audit export --format csv, \(eventCount) events", String(format: "%.2f s", csv.median))
+}
