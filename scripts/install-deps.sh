@@ -14,4 +14,11 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 fi
+# The tests check tokens and audit exports with implementations pirvault did
+# not write: joserfc (JOSE) and cryptography (Ed25519) from PyPI.
+if ! python3 -c 'import joserfc, cryptography' 2>/dev/null; then
+  echo "installing Python packages: joserfc cryptography" >&2
+  python3 -m pip install -q joserfc cryptography >&2 \
+    || python3 -m pip install -q --break-system-packages joserfc cryptography >&2
+fi
 command -v swift >/dev/null || { echo "swift is not on PATH; install Swift 6.x from swift.org first" >&2; exit 1; }
