@@ -46,15 +46,9 @@ struct AuditList: ParsableCommand {
         let opened = try vault.openVault()
         let filter = try filters.filter(now: opened.clock.now())
         if json {
-            let out = Output.Writer()
-            var first = true
-            out.write("[")
-            try opened.forEachAuditEvent(filter) { event in
-                out.write(first ? "\n  " : ",\n  ")
-                out.write(String(decoding: event.canonicalBytes, as: UTF8.self))
-                first = false
+            try Output.jsonArray { element in
+                try opened.forEachAuditEvent(filter) { element(String(decoding: $0.canonicalBytes, as: UTF8.self)) }
             }
-            out.write(first ? "]\n" : "\n]\n")
             return
         }
         var rows: [[String]] = []

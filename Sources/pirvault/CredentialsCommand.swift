@@ -16,20 +16,11 @@ struct CredentialsRotate: ParsableCommand {
     @Argument var name: String
     @Option(help: "How long the previous secret keeps working (e.g. 24h, 15m; 0s = stop at once). Default 24h.")
     var grace: String = "24h"
-    @Option(help: "Random secret bytes (at least 16; default 32).") var secretLength: Int?
-    @Flag(help: "Read the new client secret from stdin.") var secretStdin = false
-
-    func validate() throws {
-        if secretStdin && secretLength != nil { throw ValidationError("give either --secret-length or --secret-stdin, not both") }
-    }
+    @OptionGroup var secret: SecretOptions
 
     func run() throws {
         let graceSeconds = try TimeInput.seconds(fromDuration: grace)
-        let secret: SecretSource =
-            secretStdin
-            ? .provided(try Input.secretFromStdin(what: "the client secret"))
-            : .generated(bytes: secretLength ?? SecretSource.defaultByteCount)
-        Output.line(try vault.openVault().rotateCredentials(named: name, graceSeconds: graceSeconds, secret: secret).json)
+        Output.line(try vault.openVault().rotateCredentials(named: name, graceSeconds: graceSeconds, secret: secret.source()).json)
     }
 }
 

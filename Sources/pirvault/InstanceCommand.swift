@@ -28,23 +28,13 @@ struct InstanceCreate: ParsableCommand {
     var flows: [String] = []
     @Option(help: "Token lifetime in seconds (60–86400; default by plan).") var tokenTTL: Int?
     @Option(help: "jwt (default) or opaque.") var tokenFormat: String = TokenFormat.jwt.rawValue
-    @Option(help: "Random secret bytes (at least 16; default 32).") var secretLength: Int?
-    @Flag(help: "Read the client secret from stdin instead of generating one.") var secretStdin = false
+    @OptionGroup var secret: SecretOptions
     @Option(help: "The service URL written into the service key.") var url: String?
     @Option(help: "The token URL written into the service key (default <url>/oauth/token).") var tokenURL: String?
 
-    func validate() throws {
-        if secretStdin && secretLength != nil {
-            throw ValidationError("give either --secret-length or --secret-stdin, not both")
-        }
-    }
-
     func run() throws {
         let plan = try Plan(parsing: plan)
-        let secret: SecretSource =
-            secretStdin
-            ? .provided(try Input.secretFromStdin(what: "the client secret"))
-            : .generated(bytes: secretLength ?? SecretSource.defaultByteCount)
+        let secret = try secret.source()
         let spec = InstanceSpec(
             name: name, customer: customer, plan: plan, roles: roles.isEmpty ? nil : roles,
             grantTypes: grantTypes.isEmpty ? nil : try grantTypes.map(GrantType.init(parsing:)),
@@ -65,15 +55,9 @@ struct InstanceList: ParsableCommand {
     func run() throws {
         let opened = try vault.openVault()
         if json {
-            let out = Output.Writer()
-            var first = true
-            out.write("[")
-            try opened.forEachInstance(customer: customer) { instance in
-                out.write(first ? "\n  " : ",\n  ")
-                out.write(instance.jsonObject.compactString())
-                first = false
+            try Output.jsonArray { element in
+                try opened.forEachInstance(customer: customer) { element($0.jsonObject.compactString()) }
             }
-            out.write(first ? "]\n" : "\n]\n")
             return
         }
         var rows: [[String]] = []
@@ -193,5 +177,24 @@ struct InstanceImport: ParsableCommand {
         let bytes = try Input.serviceKeyBytes(path: file)
         let instance = try vault.openVault().importInstance(ServiceKey(importing: bytes), name: name, customer: customer, plan: plan)
         Output.line("imported instance \(instance.name) (clientid \(instance.clientID))")
+    }
+}
+
+/// Where a new client secret comes from: generated (`--secret-length`) or
+/// piped in (`--secret-stdin`), never an argument.
+struct SecretOptions: ParsableArguments {
+    @Option(help: "Random secret bytes (at least 16; default 32).") var secretLength: Int?
+    @Flag(help: "Read the client secret from stdin instead of generating one.") var secretStdin = false
+
+    func validate() throws {
+        if secretStdin && secretLength != nil {
+            throw ValidationError("give either --secret-length or --secret-stdin, not both")
+        }
+    }
+
+    func source() throws -> SecretSource {
+        secretStdin
+            ? .provided(try Input.secretFromStdin(what: "the client secret"))
+            : .generated(bytes: secretLength ?? SecretSource.defaultByteCount)
     }
 }

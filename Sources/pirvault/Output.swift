@@ -41,6 +41,20 @@ enum Output {
 
     static func json(_ value: JSONValue) { line(value.prettyString()) }
 
+    /// A JSON array streamed one compact element per line: `forEach` calls its
+    /// argument with each element's JSON text.
+    static func jsonArray(_ forEach: ((String) -> Void) throws -> Void) rethrows {
+        let out = Writer()
+        var first = true
+        out.write("[")
+        try forEach { element in
+            out.write(first ? "\n  " : ",\n  ")
+            out.write(element)
+            first = false
+        }
+        out.write(first ? "]\n" : "\n]\n")
+    }
+
     /// One line on stderr, then exit.
     static func fail(_ message: String, code: Int32) -> Never {
         FileHandle.standardError.write(Data("pirvault: \(message)\n".utf8))
