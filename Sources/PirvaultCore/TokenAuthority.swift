@@ -132,27 +132,38 @@ public struct TokenAuthority: Sendable {
 
     // MARK: Issuing
 
-    public func issue(
-        _ request: TokenRequest, client: ClientState?, signer: SigningIdentity, now: Timestamp
-    ) -> Result<IssuedToken, TokenError> {
-        guard request.grantType == GrantType.clientCredentials.rawValue else {
-            return .failure(TokenError(code: "unsupported_grant_type", reason: "grant type '\(Validation.printable(request.grantType))' is not supported; use client_credentials", client: client))
-        }
-        // The tag is computed even for an unknown client, so timing does not tell them apart.
-        let tag = verifier.tag(for: request.secret, context: request.clientID)
+    /// Checks a client's secret (constant time) and status: the client
+    /// authentication of the token, introspection and revocation endpoints.
+    public func authenticate(clientID: String, secret: String, client: ClientState?, now: Timestamp) -> Result<ClientState, TokenError> {
+        let tag = verifier.tag(for: secret, context: clientID)
         guard let client else {
             return .failure(TokenError(code: "invalid_client", reason: "unknown client id", client: nil))
         }
-        let everMatched = client.credentials.contains { constantTimeEquals($0.verifier, tag) }
-        guard everMatched else {
+        guard client.credentials.contains(where: { constantTimeEquals($0.verifier, tag) }) else {
             return .failure(TokenError(code: "invalid_client", reason: "wrong client secret", client: client))
         }
         guard client.isActive else {
             return .failure(TokenError(code: "invalid_client", reason: "instance is revoked", client: client))
         }
-        guard let credentialID = client.credential(matching: tag, at: now) else {
+        guard client.credential(matching: tag, at: now) != nil else {
             return .failure(TokenError(code: "invalid_client", reason: "client secret was rotated out (its grace period is over)", client: client))
         }
+        return .success(client)
+    }
+
+    public func issue(
+        _ request: TokenRequest, client candidate: ClientState?, signer: SigningIdentity, now: Timestamp
+    ) -> Result<IssuedToken, TokenError> {
+        guard request.grantType == GrantType.clientCredentials.rawValue else {
+            return .failure(TokenError(code: "unsupported_grant_type", reason: "grant type '\(Validation.printable(request.grantType))' is not supported; use client_credentials", client: candidate))
+        }
+        // The tag is computed even for an unknown client, so timing does not tell them apart.
+        let client: ClientState
+        switch authenticate(clientID: request.clientID, secret: request.secret, client: candidate, now: now) {
+        case .failure(let error): return .failure(error)
+        case .success(let authenticated): client = authenticated
+        }
+        let credentialID = client.credential(matching: verifier.tag(for: request.secret, context: request.clientID), at: now)!
         guard client.grantTypes.contains(GrantType.clientCredentials.rawValue) else {
             return .failure(TokenError(code: "unauthorized_client", reason: "grant type client_credentials is not enabled for this instance", client: client))
         }
@@ -205,7 +216,7 @@ public struct TokenAuthority: Sendable {
         return .success((roles.isEmpty ? client.roles : roles).map { prefix + $0 })
     }
 
-    func opaqueHash(_ token: String) -> [UInt8] { verifier.tag(for: token, context: Self.opaqueContext) }
+    public func opaqueHash(_ token: String) -> [UInt8] { verifier.tag(for: token, context: Self.opaqueContext) }
 
     // MARK: Verifying and authorizing
 
@@ -274,15 +285,20 @@ public struct TokenAuthority: Sendable {
 
     /// May this verified token call `flow`? nil when it may.
     func authorize(_ token: VerifiedToken, flow: String) -> Refusal? {
+        authorize(client: token.client, scope: token.scope, flow: flow)
+    }
+
+    /// May `client`, holding `scope`, call `flow`? nil when it may. (HTTP Basic
+    /// callers of the gateway hold all their instance's roles.)
+    public func authorize(client: ClientState, scope: [String], flow: String) -> Refusal? {
         let path: FlowPath
         do {
             path = try FlowPath(flow)
         } catch {
             return error
         }
-        let client = token.client
         guard client.plan == Plan.integrationFlow.rawValue else { return .apiPlan(instance: client.name) }
-        guard token.scope.contains(client.xsappname + "." + Self.flowRole) else { return .missingRole(Self.flowRole) }
+        guard scope.contains(client.xsappname + "." + Self.flowRole) else { return .missingRole(Self.flowRole) }
         guard client.flows.contains(where: { path.matches(pattern: $0) }) else {
             return .flowNotAllowed(flow: path.path, instance: client.name)
         }

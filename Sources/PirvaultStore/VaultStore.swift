@@ -106,3 +106,16 @@ public final class VaultStore {
         return header
     }
 }
+
+extension VaultStore {
+    /// Bumped by triggers whenever instances, credentials, signing keys or
+    /// revocations change (not by audit appends).
+    public func stateVersion() throws -> Int64 {
+        try db.query("SELECT version FROM state_version WHERE singleton = 1") { $0.int(0) }.first ?? 0
+    }
+
+    /// Every revoked jti that has not expired yet.
+    public func revokedTokenIDs(at now: Timestamp) throws -> Set<String> {
+        Set(try db.query("SELECT jti FROM revoked_tokens WHERE expires_at_us > ?", [.integer(now.microseconds)]) { $0.string(0) })
+    }
+}
