@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, bottom to top: CSodium / CSQLite (system libraries) → PirvaultCrypto
 // (libsodium wrappers) → PirvaultStore (SQLite, migrations, records; all SQL
-// lives here) → PirvaultCore (vault, instances, audit, policy) → pirvault (CLI).
+// lives here) → PirvaultCore (vault, instances, audit, policy) → PirvaultServer
+// (Hummingbird routes) → pirvault (CLI).
 let package = Package(
     name: "pirvault",
     platforms: [.macOS(.v14)],
@@ -11,7 +12,10 @@ let package = Package(
         .executable(name: "pirvault", targets: ["pirvault"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -38,10 +42,20 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
+        .target(
+            name: "PirvaultServer",
+            dependencies: [
+                "PirvaultCore", "PirvaultCrypto", "PirvaultJSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "pirvault",
             dependencies: [
-                "PirvaultCore",
+                "PirvaultCore", "PirvaultServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,5 +69,12 @@ let package = Package(
         .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto"]),
         .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON"]),
         .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault"]),
+        .testTarget(
+            name: "PirvaultServerTests",
+            dependencies: [
+                "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -114,6 +114,10 @@ public struct AuditEvent: Sendable, Equatable {
         return out
     }
 
+    /// Text from an unauthenticated caller (an unknown client id, a path)
+    /// made safe to record: control characters escaped, at most 64 characters.
+    public static func untrusted(_ text: String) -> String { Validation.printable(text) }
+
     var record: AuditRecord {
         let canonical = canonicalBytes
         return AuditRecord(

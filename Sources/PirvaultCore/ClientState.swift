@@ -47,6 +47,10 @@ public struct ClientState: Sendable {
     }
     public var isActive: Bool { status == "active" }
 
+    /// Every role as a scope (`<xsappname>.<role>`): what a client holds when
+    /// it authenticates with its secret directly (HTTP Basic on the gateway).
+    public var fullScope: [String] { roles.map { xsappname + "." + $0 } }
+
     /// The id of the valid credential whose verifier equals `tag`. Every
     /// credential is compared, in constant time, whatever matches first.
     func credential(matching tag: [UInt8], at now: Timestamp) -> Int64? {

@@ -87,6 +87,12 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(reason)" }
 
+    public init(code: String, reason: String, client: ClientState?) {
+        self.code = code
+        self.reason = reason
+        self.client = client
+    }
+
     /// What an unauthenticated caller is told: client authentication failures
     /// are not told apart, so they reveal nothing about the instance.
     public var publicDescription: String { code == "invalid_client" ? "client authentication failed" : reason }

@@ -121,6 +121,14 @@ public final class Vault {
             unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
     }
 
+    /// A second, independent connection to the same vault with the same keys
+    /// (a server reads on one and writes on the other), without unlocking again.
+    public func openAnotherConnection() throws -> Vault {
+        Vault(
+            store: try storeOperation { try VaultStore.open(at: store.path) }, vaultID: vaultID, vaultKey: vaultKey,
+            unlockKey: unlockKey, unlockMethod: unlockMethod, verifier: verifier, clock: clock)
+    }
+
     /// Appends `event` at the next leaf index, in the current transaction.
     func audit(_ event: AuditEvent) throws {
         try Self.append(event, to: store)

@@ -3,7 +3,7 @@ import Foundation
 import PirvaultCore
 
 /// The root command only lists subcommands; each lives in its own file.
-struct Pirvault: ParsableCommand {
+struct Pirvault: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pirvault",
         abstract: "A credential vault for SAP Cloud Integration style OAuth clients: one client identity per customer.",
@@ -15,19 +15,23 @@ struct Pirvault: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, InstanceCommand.self, CredentialsCommand.self, TokenCommand.self, KeysCommand.self,
-            AuditCommand.self,
+            AuditCommand.self, Serve.self,
         ]
     )
 }
 
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         // Whatever pirvault creates (vault, WAL, key files) is private to its user.
         umask(0o077)
         do {
             var command = try Pirvault.parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exit(reporting: error)
         }

@@ -1,0 +1,82 @@
+import PirvaultCore
+import PirvaultCrypto
+import Synchronization
+
+/// The server's view of the vault: clients, published keys, revocations and
+/// the signing key, cached in memory. Before each request `refresh()` asks
+/// SQLite whether another connection committed (`PRAGMA data_version`, no
+/// I/O) and, only if the vault's state version moved (a CLI change, not an
+/// audit append), drops the cache — so a revocation or rotation made with
+/// the CLI is enforced on the very next request.
+final class AuthorizationCache: Sendable {
+    private struct Inner {
+        let vault: Vault
+        var dataVersion: Int64 = .min
+        var stateVersion: Int64 = .min
+        var clients: [String: ClientState?] = [:]
+        var keys: [String: Ed25519PublicKey] = [:]
+        var revoked: Set<String> = []
+        var signer: SigningIdentity?
+        var jwks: String = ""
+    }
+
+    private let inner: Mutex<Inner>
+
+    init(vault: sending Vault) throws {
+        inner = Mutex(Inner(vault: vault))
+        try refresh()
+    }
+
+    func refresh() throws {
+        try inner.withLock { state in
+            let dataVersion = try state.vault.dataVersion()
+            guard dataVersion != state.dataVersion else { return }
+            state.dataVersion = dataVersion
+            let stateVersion = try state.vault.stateVersion()
+            guard stateVersion != state.stateVersion else { return }
+            state.stateVersion = stateVersion
+            state.clients.removeAll(keepingCapacity: true)
+            state.revoked = try state.vault.revokedTokenIDs()
+            let published = try state.vault.publishedKeys()
+            state.keys = Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first })
+            state.signer = try state.vault.signingIdentity()
+            state.jwks = try state.vault.jwks().compactString()
+        }
+    }
+
+    var signer: SigningIdentity { inner.withLock { $0.signer! } }
+    var jwks: String { inner.withLock { $0.jwks } }
+
+    func client(clientID: String) throws -> ClientState? {
+        try inner.withLock { state in
+            if let cached = state.clients[clientID] { return cached }
+            let client = try state.vault.clientState(clientID: clientID)
+            if state.clients.count > 200_000 { state.clients.removeAll(keepingCapacity: true) }
+            state.clients[clientID] = client
+            return client
+        }
+    }
+
+    func client(instanceID: Int64) throws -> ClientState? {
+        try inner.withLock { try $0.vault.clientState(instanceID: instanceID) }
+    }
+
+    func isRevoked(jti: String) -> Bool { inner.withLock { $0.revoked.contains(jti) } }
+
+    func publicKey(kid: String) -> Ed25519PublicKey? { inner.withLock { $0.keys[kid] } }
+
+    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? {
+        try inner.withLock { try $0.vault.opaqueToken(hash: hash) }
+    }
+}
+
+/// `AuthorizationState` over the cache, for `TokenAuthority.decide`.
+struct CachedState: AuthorizationState {
+    let cache: AuthorizationCache
+
+    func client(clientID: String) throws -> ClientState? { try cache.client(clientID: clientID) }
+    func client(instanceID: Int64) throws -> ClientState? { try cache.client(instanceID: instanceID) }
+    func isRevoked(jti: String) throws -> Bool { cache.isRevoked(jti: jti) }
+    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? { try cache.opaqueToken(hash: hash) }
+    func publicKey(kid: String) throws -> Ed25519PublicKey? { cache.publicKey(kid: kid) }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PirvaultCore
+import PirvaultCrypto
+import PirvaultJSON
+
+/// Each request's context: Hummingbird's, plus the caller's address for the audit trail.
+public struct PirvaultRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+}
+
+/// `pirvault serve`: the token server and flow gateway over one vault.
+///
+/// Two connections to the vault: one (behind `AuthorizationCache`) reads, one
+/// (behind `AuditCommitter`) writes audit rows in group commits. Every
+/// decision goes through `TokenAuthority`, the same code `token verify` uses.
+public final class PirvaultServer: Sendable {
+    let configuration: ServerConfiguration
+    let authority: TokenAuthority
+    let cache: AuthorizationCache
+    let committer: AuditCommitter
+    let limiter: FailureLimiter
+    let metrics = Metrics()
+    let logger: Logger
+    let clock: Clock
+    let vaultID: String
+
+    public init(vault: sending Vault, configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        clock = vault.clock
+        vaultID = vault.vaultID
+        authority = vault.tokenAuthority(issuer: configuration.issuer)
+        // A new, independent connection: nothing else holds it, whatever the
+        // checker infers from it being made by `vault`.
+        nonisolated(unsafe) let reader = try vault.openAnotherConnection()
+        cache = try AuthorizationCache(vault: reader)
+        committer = AuditCommitter(vault: vault)
+        limiter = FailureLimiter(limit: configuration.maxFailedAuthentications, windowSeconds: configuration.failureWindowSeconds)
+    }
+
+    /// The Hummingbird application serving every route of DESIGN §3.
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pirvault"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// Commits the audit rows still waiting and stops the writer; call after the application has stopped.
+    public func shutdown() {
+        committer.shutdown()
+        logger.info("audit log flushed; stopped")
+    }
+
+    func router() -> Router<PirvaultRequestContext> {
+        let router = Router(context: PirvaultRequestContext.self)
+        router.post("/oauth/token") { request, context in await self.handle("token", request, context, self.token) }
+        router.post("/oauth/introspect") { request, context in await self.handle("introspect", request, context, self.introspect) }
+        router.post("/oauth/revoke") { request, context in await self.handle("revoke", request, context, self.revoke) }
+        router.get("/token_keys") { request, context in await self.handle("jwks", request, context, self.jwks) }
+        router.get("/.well-known/jwks.json") { request, context in await self.handle("jwks", request, context, self.jwks) }
+        router.get("/.well-known/oauth-authorization-server") { request, context in
+            await self.handle("metadata", request, context, self.metadata)
+        }
+        router.get("/authorize") { request, context in await self.handle("authorize", request, context, self.authorize) }
+        router.get("/healthz") { request, context in await self.handle("healthz", request, context) { _, _ in .text("ok\n") } }
+        router.get("/metrics") { request, context in
+            await self.handle("metrics", request, context) { _, _ in .text(self.metrics.render(), contentType: "text/plain; version=0.0.4") }
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
+            router.on("/http/**", method: method) { request, context in
+                await self.handle("gateway", request, context, self.gateway)
+            }
+        }
+        return router
+    }
+
+    /// Everything a handler needs besides the request.
+    struct Call {
+        let requestID: String
+        let remoteAddress: String?
+        let started: ContinuousClock.Instant
+
+        var latencyMicros: Int64 {
+            let elapsed = ContinuousClock.now - started
+            return elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        }
+    }
+
+    /// Common request handling: limits, the cache refresh, latency metrics,
+    /// and 503 when the vault (or its audit log) cannot be used.
+    func handle(
+        _ route: String, _ request: Request, _ context: PirvaultRequestContext,
+        _ body: (Request, Call) async throws -> Reply
+    ) async -> Response {
+        let call = Call(
+            requestID: request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 ? $0 : nil }
+                ?? PublicBase64.encode(SecureRandom.bytes(12), .urlSafeNoPadding),
+            remoteAddress: context.remoteAddress, started: .now)
+        let reply: Reply
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
+        if headerBytes > configuration.maxHeaderBytes {
+            reply = .json(.object([("error", .string("invalid_request")), ("error_description", .string("request headers are larger than \(configuration.maxHeaderBytes) bytes"))]), status: .init(code: 431))
+        } else {
+            do {
+                try cache.refresh()
+                reply = try await body(request, call)
+            } catch is NIOTooManyBytesError {
+                reply = .json(.object([("error", .string("invalid_request")), ("error_description", .string("request body is too large"))]), status: .contentTooLarge)
+            } catch {
+                logger.error("request failed", metadata: ["route": "\(route)", "request_id": "\(call.requestID)", "error": "\(type(of: error))"])
+                reply = .json(.object([("error", .string("temporarily_unavailable")), ("error_description", .string("the vault or its audit log is unavailable; retry later"))]), status: .serviceUnavailable)
+            }
+        }
+        let seconds = Double(call.latencyMicros) / 1e6
+        metrics.observe(route: route, seconds: seconds)
+        logger.debug("request", metadata: ["route": "\(route)", "request_id": "\(call.requestID)", "status": "\(reply.status.code)"])
+        var response = reply.response
+        response.headers[.init("X-Request-ID")!] = call.requestID
+        return response
+    }
+}
+
+/// A response before Hummingbird's types: status, headers, body.
+struct Reply {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: String
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Reply {
+        var all = headers
+        all[.contentType] = "application/json"
+        all[.cacheControl] = "no-store"
+        all[.init("Pragma")!] = "no-cache"
+        return Reply(status: status, headers: all, body: value.compactString() + "\n")
+    }
+
+    static func text(_ text: String, contentType: String = "text/plain; charset=utf-8") -> Reply {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Reply(status: .ok, headers: headers, body: text)
+    }
+
+    var response: Response {
+        Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

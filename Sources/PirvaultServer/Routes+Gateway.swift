@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import PirvaultCore
+import PirvaultJSON
+
+extension PirvaultServer {
+    /// The credentials a gateway call presents, decided with the shared
+    /// authorization function: a Bearer token, or HTTP Basic for instances
+    /// with the `password` grant type.
+    func decideCall(authorization: String?, flow: String, call: Call) throws -> (refusal: Refusal?, client: ClientState?, jti: String?) {
+        guard let authorization else { return (.missingToken, nil, nil) }
+        if let token = FormData.bearerToken(authorization) {
+            let decision = try authority.decide(token: token, flow: flow, state: CachedState(cache: cache), now: clock.now())
+            return (decision.refusal, decision.token?.client, decision.token?.jti)
+        }
+        if let basic = FormData.basicCredentials(authorization) {
+            switch try authenticateClient(basic.id, basic.secret, call) {
+            case .failure(let error):
+                return (.malformed(error.code == "too_many_requests" ? error.reason : "HTTP Basic credentials were not accepted"), error.client, nil)
+            case .success(let client):
+                guard client.grantTypes.contains(GrantType.password.rawValue) else {
+                    return (.malformed("HTTP Basic is accepted only for instances with the password grant type; use a Bearer token"), client, nil)
+                }
+                return (authority.authorize(client: client, scope: client.fullScope, flow: flow), client, nil)
+            }
+        }
+        return (.malformed("the Authorization header is neither Bearer nor Basic"), nil, nil)
+    }
+
+    /// The JSON body of a refused call, and its status (401 or 403).
+    func refusalReply(_ refusal: Refusal) -> Reply {
+        var headers = HTTPFields()
+        if refusal.isAuthentication {
+            headers[.wwwAuthenticate] = "Bearer realm=\"pirvault\", error=\"invalid_token\""
+            return .json(.object([("error", .string("invalid_token")), ("reason", .string(refusal.reason))]), status: .unauthorized, headers: headers)
+        }
+        return .json(.object([("error", .string("forbidden")), ("reason", .string(refusal.reason))]), status: .forbidden)
+    }
+
+    /// `ANY /http/{flow}`: authenticate, authorize, audit, answer.
+    func gateway(_ request: Request, _ call: Call) async throws -> Reply {
+        var request = request
+        // Read (and so bound) the body before deciding, like an upstream would.
+        _ = try await request.collectBody(upTo: configuration.maxGatewayBodyBytes)
+        let flow = request.uri.path
+        let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
+        let reply: Reply
+        if let refusal = decided.refusal {
+            reply = refusalReply(refusal)
+        } else {
+            let client = decided.client!
+            reply = .json(
+                .object([
+                    ("flow", .string(flow)), ("instance", .string(client.name)), ("customer", .string(client.customer)),
+                    ("client_id", .string(client.clientID)), ("method", .string(request.method.rawValue)),
+                    ("request_id", .string(call.requestID)),
+                ]))
+        }
+        try await audit("gateway.call", request: request, flow: flow, decided: decided, reply: reply, call: call)
+        return reply
+    }
+
+    /// `GET /authorize`: the same decision for a reverse proxy's sub-request
+    /// (nginx `auth_request`), from `Authorization` and `X-Original-URI`.
+    func authorize(_ request: Request, _ call: Call) async throws -> Reply {
+        let uri = request.headers[.init("X-Original-URI")!] ?? ""
+        let flow = String(uri.prefix { $0 != "?" })
+        let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
+        let reply = decided.refusal.map(refusalReply) ?? .json(.object([("allowed", .bool(true))]))
+        try await audit("gateway.authorize", request: request, flow: flow, decided: decided, reply: reply, call: call)
+        return reply
+    }
+
+    private func audit(
+        _ name: String, request: Request, flow: String, decided: (refusal: Refusal?, client: ClientState?, jti: String?),
+        reply: Reply, call: Call
+    ) async throws {
+        let outcome = decided.refusal == nil ? "allowed" : decided.refusal!.isAuthentication ? "unauthenticated" : "forbidden"
+        metrics.increment("pirvault_gateway_decisions_total", [("outcome", outcome)])
+        let method = request.headers[.init("X-Original-Method")!] ?? request.method.rawValue
+        try await committer.commit(
+            AuditEvent(
+                time: clock.now(), event: name, outcome: decided.refusal == nil ? .allowed : .denied,
+                reason: decided.refusal?.reason ?? "allowed", customer: decided.client?.customer,
+                instance: decided.client?.name, clientID: decided.client?.clientID, flow: AuditEvent.untrusted(flow),
+                method: AuditEvent.untrusted(method), status: Int(reply.status.code), remoteAddress: call.remoteAddress,
+                requestID: call.requestID, latencyMicros: call.latencyMicros, jti: decided.jti))
+    }
+}

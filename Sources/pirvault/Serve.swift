@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PirvaultCore
+import PirvaultServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the token endpoint, JWKS, introspection, revocation and the flow gateway over HTTP.",
+        discussion: """
+            Stops gracefully on SIGINT/SIGTERM: in-flight requests finish and the audit log is flushed. \
+            Log level from LOG_LEVEL (default info); logs never contain secrets or tokens.
+            """)
+
+    @OptionGroup var vault: VaultOptions
+    @Option(help: ArgumentHelp("Address to listen on (port 0 picks a free one).", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+    @Option(help: ArgumentHelp("Public base URL named in tokens and metadata (default http://<listen>).", valueName: "url"))
+    var issuer: String?
+
+    func parsedListen() throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port), colon > listen.startIndex
+        else { throw ValidationError("--listen must be host:port, such as 127.0.0.1:8080") }
+        return (String(listen[..<colon]), port)
+    }
+
+    func validate() throws { _ = try parsedListen() }
+
+    func run() async throws {
+        let (host, port) = try parsedListen()
+        var logger = Logger(label: "pirvault")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let opened = try vault.openVault()
+        var configuration = ServerConfiguration(issuer: issuer.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(listen)")
+        configuration.host = host
+        configuration.port = port
+        let server = try PirvaultServer(vault: opened, configuration: configuration, logger: logger)
+        let issuerURL = configuration.issuer
+        let app = server.makeApplication { port in
+            // One line on stdout that scripts (and tests using port 0) wait for.
+            Output.line("pirvault: listening on http://\(host):\(port) (issuer \(issuerURL))")
+        }
+        do {
+            try await app.runService()
+        } catch {
+            server.shutdown()
+            throw VaultError.invalidInput("cannot serve on \(listen): \(error)")
+        }
+        server.shutdown()
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PirvaultCore
+import PirvaultCrypto
+import PirvaultJSON
+import Testing
+
+@testable import PirvaultServer
+
+/// A vault with a running-on-demand server over it, on a free loopback port.
+struct ServerFixture: Sendable {
+    let directory: String
+    let vaultPath: String
+    let key: SecretBytes
+    let server: PirvaultServer
+
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        directory = NSTemporaryDirectory() + "pirvault-server-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        vaultPath = directory + "/vault.db"
+        key = SecretBytes.random(count: 32)
+        _ = try Vault.create(at: vaultPath, unlock: .keyFile(key))
+        var configuration = ServerConfiguration(issuer: "http://127.0.0.1:8080")
+        configuration.port = 0
+        configure(&configuration)
+        server = try PirvaultServer(
+            vault: try Vault.open(at: vaultPath, unlock: .keyFile(key)), configuration: configuration,
+            logger: Logger(label: "test"))
+    }
+
+    /// The CLI's view: a separate process-like connection that changes the vault.
+    func cli() throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key)) }
+
+    func client(_ spec: InstanceSpec) throws -> (id: String, secret: String) {
+        let key = try cli().createInstance(spec)
+        return (key.clientID, key.clientSecret)
+    }
+
+    /// Runs `body` against the live server, then stops it and flushes the audit log.
+    func run<T>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        let result = try await server.makeApplication().test(.live, body)
+        server.shutdown()
+        return result
+    }
+
+    func auditEvents() throws -> [AuditEvent] {
+        var events: [AuditEvent] = []
+        try cli().forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
+        return events
+    }
+}
+
+func basic(_ id: String, _ secret: String, encode: Bool = false) -> String {
+    func formEncode(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? s
+    }
+    let pair = encode ? formEncode(id) + ":" + formEncode(secret) : id + ":" + secret
+    return "Basic " + PublicBase64.encode(Array(pair.utf8), .standard)
+}
+
+func formHeaders(_ authorization: String? = nil) -> HTTPFields {
+    var headers = HTTPFields()
+    headers[.contentType] = "application/x-www-form-urlencoded"
+    if let authorization { headers[.authorization] = authorization }
+    return headers
+}
+
+func bearer(_ token: String) -> HTTPFields {
+    var headers = HTTPFields()
+    headers[.authorization] = "Bearer " + token
+    return headers
+}
+
+func json(_ response: TestResponse) throws -> JSONValue {
+    try JSONValue.parse(Array(response.body.readableBytesView))
+}
+
+extension TestClientProtocol {
+    /// A token for `client` from POST /oauth/token (Basic, raw id).
+    func token(_ client: (id: String, secret: String), scope: String? = nil) async throws -> String {
+        let body = "grant_type=client_credentials" + (scope.map { "&scope=" + $0 } ?? "")
+        let response = try await execute(uri: "/oauth/token", method: .post, headers: formHeaders(basic(client.id, client.secret)), body: ByteBuffer(string: body))
+        #expect(response.status == .ok)
+        return try json(response)["access_token"]?.stringValue ?? ""
+    }
+}
