@@ -2,7 +2,7 @@
 # Installs the Debian packages pirvault needs to build and test, if missing.
 # Uses sudo when not run as root. Safe to run again.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config python3)
+packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -14,11 +14,12 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2
 fi
-# The tests check tokens and audit exports with implementations pirvault did
-# not write: joserfc (JOSE) and cryptography (Ed25519) from PyPI.
-if ! python3 -c 'import joserfc, cryptography' 2>/dev/null; then
-  echo "installing Python packages: joserfc cryptography" >&2
-  python3 -m pip install -q joserfc cryptography >&2 \
-    || python3 -m pip install -q --break-system-packages joserfc cryptography >&2
+# The tests check tokens, the server and audit exports with implementations
+# pirvault did not write: joserfc (JOSE), cryptography (Ed25519), authlib and
+# requests (an OAuth client) from PyPI.
+if ! python3 -c 'import joserfc, cryptography, authlib, requests' 2>/dev/null; then
+  echo "installing Python packages: joserfc cryptography authlib requests" >&2
+  python3 -m pip install -q joserfc cryptography authlib requests >&2 \
+    || python3 -m pip install -q --break-system-packages joserfc cryptography authlib requests >&2
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH; install Swift 6.x from swift.org first" >&2; exit 1; }

@@ -25,7 +25,11 @@ struct Serve: AsyncParsableCommand {
         return (String(listen[..<colon]), port)
     }
 
-    func validate() throws { _ = try parsedListen() }
+    func validate() throws {
+        if try parsedListen().port == 0 && issuer == nil {
+            throw ValidationError("with port 0 the issuer URL is not known in advance; give --issuer too")
+        }
+    }
 
     func run() async throws {
         let (host, port) = try parsedListen()

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// `pirvault serve` as a process, used by clients pirvault did not write:
+/// Python authlib + joserfc, and curl exactly as DESIGN shows.
+struct ServeTests {
+    static let interop = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("interop").path
+
+    /// A running server on a free loopback port; stopped with SIGTERM by `stop()`.
+    final class RunningServer {
+        let process = Process()
+        let baseURL: String
+        let output: String
+
+        init(cli: CLI) throws {
+            output = cli.directory + "/serve.out"
+            FileManager.default.createFile(atPath: output, contents: nil)
+            FileManager.default.createFile(atPath: cli.directory + "/serve.err", contents: nil)
+            process.executableURL = CLI.executable
+            process.arguments = ["serve", "--listen", "127.0.0.1:\(try Self.freePort())"]
+            process.environment = cli.environment
+            process.standardOutput = FileHandle(forWritingAtPath: output)
+            process.standardError = FileHandle(forWritingAtPath: cli.directory + "/serve.err")
+            try process.run()
+            let deadline = Date().addingTimeInterval(20)
+            var url: String? = nil
+            while url == nil && Date() < deadline {
+                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                    url = String(text[range])
+                } else {
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+            }
+            guard let url else { throw CLI.CLIError("pirvault serve did not start") }
+            baseURL = url
+        }
+
+        /// A port nothing listens on right now (the kernel's pick for port 0).
+        static func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else { throw CLI.CLIError("no free port") }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        func stop() -> Int32 {
+            process.terminate()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    func createClient(_ cli: CLI, _ name: String, _ flows: [String]) throws -> (id: String, secret: String) {
+        let created = cli.run(["instance", "create", name, "--customer", "ACME"] + flows.flatMap { ["--flow", $0] })
+        let oauth = try #require((try parseJSON(created.stdout) as? [String: Any])?["oauth"] as? [String: String])
+        return (oauth["clientid"]!, oauth["clientsecret"]!)
+    }
+
+    @Test func realClientsGetTokensAndCallFlows() throws {
+        let cli = try CLI.withVault()
+        let client = try createClient(cli, "acme-orders", ["orders/*"])
+        let server = try RunningServer(cli: cli)
+
+        var python = CLI()
+        python.environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        python.environment["HOME"] = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
+        python.environment["CLIENT_ID"] = client.id
+        python.environment["CLIENT_SECRET"] = client.secret
+        let authlib = python.runExecutable(
+            "/usr/bin/env", ["python3", Self.interop + "/oauth_client.py", server.baseURL, "/http/orders/7", "/http/invoices/7"])
+        #expect(authlib.code == 0, "\(authlib.stdout)\(authlib.stderr)")
+        let seen = try #require(try parseJSON(authlib.stdout) as? [String: Any])
+        #expect(seen["allowed_status"] as? Int == 200)
+        #expect(seen["denied_status"] as? Int == 403)
+
+        // curl exactly as DESIGN shows: tokenurl?grant_type=client_credentials with Basic.
+        let curl = cli.runExecutable(
+            "/usr/bin/curl", ["-sS", "-u", "\(client.id):\(client.secret)", "-X", "POST", server.baseURL + "/oauth/token?grant_type=client_credentials"])
+        #expect(curl.code == 0)
+        let token = try #require((try parseJSON(curl.stdout) as? [String: Any])?["access_token"] as? String)
+        let call = cli.runExecutable(
+            "/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", server.baseURL + "/http/orders/1"])
+        #expect(call.stdout == "200")
+
+        // SIGTERM: graceful stop, exit 0, audit log flushed and intact.
+        #expect(server.stop() == 0)
+        let audit = try #require(try parseJSON(cli.run("audit", "list", "--json", "--event", "gateway.call").stdout) as? [[String: Any]])
+        #expect(audit.count == 3)
+        #expect(cli.run("audit", "verify").code == 0)
+        let logs = try String(contentsOfFile: cli.directory + "/serve.err", encoding: .utf8)
+            + String(contentsOfFile: server.output, encoding: .utf8)
+        #expect(!logs.contains(client.secret))
+        #expect(!logs.contains(token))
+    }
+}
