@@ -53,10 +53,16 @@ struct ServeTests {
             return Int(UInt16(bigEndian: address.sin_port))
         }
 
+        /// SIGTERM, as a service manager would send; pirvault installs its own handler.
         func stop() -> Int32 {
+            guard process.isRunning else { return process.terminationStatus }
             process.terminate()
             process.waitUntilExit()
             return process.terminationStatus
+        }
+
+        deinit {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
     }
 
