@@ -1,6 +1,7 @@
 import PirvaultCrypto
 import PirvaultJSON
 import PirvaultStore
+import Synchronization
 
 /// Where authorization reads the vault's state: the store for the CLI, a
 /// cache for the server. Lookups may throw (storage failure); refusals never do.
@@ -10,6 +11,29 @@ public protocol AuthorizationState {
     func isRevoked(jti: String) throws -> Bool
     func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord?
     func publicKey(kid: String) throws -> Ed25519PublicKey?
+}
+
+/// JWTs whose signature and claims were already checked, so a server
+/// verifies each token's Ed25519 signature once rather than on every call.
+/// Only the parsing and signature result is kept: expiry, revocation and the
+/// instance's state are checked on every decision. Clear it whenever the
+/// published keys may have changed.
+public final class VerifiedSignatures: Sendable {
+    private let entries = Mutex<[String: TokenClaims]>([:])
+    private let capacity: Int
+
+    public init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    func claims(for token: String) -> TokenClaims? { entries.withLock { $0[token] } }
+
+    func remember(_ claims: TokenClaims, for token: String) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = claims
+        }
+    }
+
+    public func removeAll() { entries.withLock { $0.removeAll(keepingCapacity: true) } }
 }
 
 /// The key that signs new tokens.
@@ -227,9 +251,12 @@ public struct TokenAuthority: Sendable {
     // MARK: Verifying and authorizing
 
     /// The shared decision: is `token` valid now, and may it call `flow` (when given)?
-    public func decide(token: String?, flow: String?, state: any AuthorizationState, now: Timestamp) throws -> AccessDecision {
+    public func decide(
+        token: String?, flow: String?, state: any AuthorizationState, now: Timestamp,
+        verifiedSignatures: VerifiedSignatures? = nil
+    ) throws -> AccessDecision {
         let verified: VerifiedToken
-        switch try verify(token: token, state: state, now: now) {
+        switch try verify(token: token, state: state, now: now, verifiedSignatures: verifiedSignatures) {
         case .failure(let refusal): return AccessDecision(refusal: refusal, token: nil)
         case .success(let token): verified = token
         }
@@ -237,22 +264,32 @@ public struct TokenAuthority: Sendable {
         return AccessDecision(refusal: authorize(verified, flow: flow), token: verified)
     }
 
-    func verify(token: String?, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+    func verify(
+        token: String?, state: any AuthorizationState, now: Timestamp, verifiedSignatures: VerifiedSignatures? = nil
+    ) throws -> Result<VerifiedToken, Refusal> {
         guard let token, !token.isEmpty else { return .failure(.missingToken) }
-        if token.utf8.contains(UInt8(ascii: ".")) { return try verifyJWT(token, state: state, now: now) }
+        if token.utf8.contains(UInt8(ascii: ".")) {
+            return try verifyJWT(token, state: state, now: now, verifiedSignatures: verifiedSignatures)
+        }
         return try verifyOpaque(token, state: state, now: now)
     }
 
-    private func verifyJWT(_ token: String, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
-        let parsed: JWT.Parsed
+    private func verifyJWT(
+        _ token: String, state: any AuthorizationState, now: Timestamp, verifiedSignatures: VerifiedSignatures?
+    ) throws -> Result<VerifiedToken, Refusal> {
         let claims: TokenClaims
-        do {
-            parsed = try JWT.parse(token)
-            guard let key = try state.publicKey(kid: parsed.kid) else { return .failure(.unknownSigningKey) }
-            guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { return .failure(.badSignature) }
-            claims = try TokenClaims(json: parsed.claims)
-        } catch let refusal as Refusal {
-            return .failure(refusal)
+        if let known = verifiedSignatures?.claims(for: token) {
+            claims = known
+        } else {
+            do {
+                let parsed = try JWT.parse(token)
+                guard let key = try state.publicKey(kid: parsed.kid) else { return .failure(.unknownSigningKey) }
+                guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { return .failure(.badSignature) }
+                claims = try TokenClaims(json: parsed.claims)
+            } catch let refusal as Refusal {
+                return .failure(refusal)
+            }
+            verifiedSignatures?.remember(claims, for: token)
         }
         guard claims.issuer == issuerClaim else { return .failure(.wrongIssuer) }
         guard claims.zoneID == vaultID else { return .failure(.otherVault) }

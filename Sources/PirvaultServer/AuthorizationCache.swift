@@ -21,6 +21,8 @@ final class AuthorizationCache: Sendable {
     }
 
     private let inner: Mutex<Inner>
+    /// Tokens whose signature was checked; emptied with the rest of the cache.
+    let verifiedSignatures = VerifiedSignatures()
 
     init(vault: sending Vault) throws {
         inner = Mutex(Inner(vault: vault))
@@ -36,6 +38,7 @@ final class AuthorizationCache: Sendable {
             guard stateVersion != state.stateVersion else { return }
             state.stateVersion = stateVersion
             state.clients.removeAll(keepingCapacity: true)
+            verifiedSignatures.removeAll()
             state.revoked = try state.vault.revokedTokenIDs()
             let published = try state.vault.publishedKeys()
             state.keys = Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first })

@@ -10,7 +10,7 @@ extension PirvaultServer {
     func decideCall(authorization: String?, flow: String, call: Call) throws -> (refusal: Refusal?, client: ClientState?, jti: String?) {
         guard let authorization else { return (.missingToken, nil, nil) }
         if let token = FormData.bearerToken(authorization) {
-            let decision = try authority.decide(token: token, flow: flow, state: CachedState(cache: cache), now: clock.now())
+            let decision = try authority.decide(token: token, flow: flow, state: CachedState(cache: cache), now: clock.now(), verifiedSignatures: cache.verifiedSignatures)
             return (decision.refusal, decision.token?.client, decision.token?.jti)
         }
         if let basic = FormData.basicCredentials(authorization) {

@@ -183,7 +183,7 @@ extension PirvaultServer {
             try await committer.commit(event)
             return oauthError("invalid_request", "token is missing")
         }
-        let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now)
+        let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now, verifiedSignatures: cache.verifiedSignatures)
         // A client sees only its own customer's tokens; every other answer is "inactive".
         guard let verified = decision.token, decision.isAllowed, verified.client.customer == caller.customer else {
             event.reason = decision.token.map { $0.client.customer == caller.customer ? decision.reason : "token of another customer" } ?? decision.reason
@@ -247,7 +247,7 @@ extension PirvaultServer {
             try await committer.commit(event)
             return oauthError("invalid_request", "token is missing")
         }
-        let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now)
+        let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now, verifiedSignatures: cache.verifiedSignatures)
         guard let verified = decision.token else {
             // RFC 7009 §2.2: an invalid or unknown token is answered with 200.
             event.outcome = .allowed

@@ -396,3 +396,28 @@ struct CanonicalPayloadTests {
         #expect(claims.canonicalPayload() == claims.jsonObject.canonicalBytes())
     }
 }
+
+struct VerifiedSignatureCacheTests {
+    @Test func aCachedSignatureStillFacesEveryLivenessCheck() throws {
+        let time = TestClock()
+        let fixture = try Fixture(clock: time.clock)
+        let client = try fixture.client(InstanceSpec(name: "acme", customer: "ACME", tokenTTL: 60))
+        let token = try fixture.issue(client).accessToken
+        let cache = VerifiedSignatures()
+        let authority = fixture.vault.tokenAuthority()
+        func decide() throws -> Refusal? {
+            try authority.decide(
+                token: token, flow: nil, state: StoreAuthorizationState(store: fixture.vault.store, now: time.now),
+                now: time.now, verifiedSignatures: cache
+            ).refusal
+        }
+        #expect(try decide() == nil)
+        #expect(cache.claims(for: token) != nil)
+        _ = try fixture.vault.revokeToken(token)
+        #expect(try decide() == .tokenRevoked)
+        time.advance(seconds: 60)
+        #expect(try decide() == .expired)
+        // A tampered token is never served from the cache: it is a different string.
+        #expect(try authority.decide(token: token + "x", flow: nil, state: StoreAuthorizationState(store: fixture.vault.store, now: time.now), now: time.now, verifiedSignatures: cache).refusal == .malformed("a part is not base64url"))
+    }
+}
