@@ -61,8 +61,7 @@ struct FormData {
     /// id and secret first, but many send them raw (and real client ids hold
     /// `!` and `|`): values with a `%` are form-decoded, others taken as sent.
     static func basicCredentials(_ header: String) -> (id: String, secret: String)? {
-        guard header.count > 6, header.prefix(6).lowercased() == "basic " else { return nil }
-        let encoded = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        guard let encoded = credentials(header, scheme: "basic ") else { return nil }
         guard let decoded = PublicBase64.decode(encoded, .standard), let text = String(validating: decoded, as: UTF8.self),
             let colon = text.firstIndex(of: ":")
         else { return nil }
@@ -75,8 +74,24 @@ struct FormData {
 
     /// `Bearer <token>`.
     static func bearerToken(_ header: String) -> String? {
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        credentials(header, scheme: "bearer ")
+    }
+
+    /// What follows `scheme` (case-insensitive, ending in a space) in an
+    /// Authorization header, without surrounding spaces; nil when empty or
+    /// another scheme. Works on bytes: Foundation's trimming converts to
+    /// UTF-16 and showed up in profiles of the gateway.
+    private static func credentials(_ header: String, scheme: String) -> String? {
+        let bytes = Array(header.utf8)
+        let prefix = Array(scheme.utf8)
+        guard bytes.count > prefix.count,
+            zip(bytes, prefix).allSatisfy({ ($0 | 0x20) == $1 || ($0 == $1) })
+        else { return nil }
+        var start = prefix.count
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        guard start < end else { return nil }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

@@ -86,3 +86,22 @@ extension TestClientProtocol {
         return try json(response)["access_token"]?.stringValue ?? ""
     }
 }
+
+struct AuthorizationHeaderTests {
+    @Test func parsesSchemesCaseInsensitivelyAndTrims() {
+        #expect(FormData.bearerToken("Bearer abc") == "abc")
+        #expect(FormData.bearerToken("bearer   abc  ") == "abc")
+        #expect(FormData.bearerToken("BEARER abc") == "abc")
+        #expect(FormData.bearerToken("Bearer ") == nil)
+        #expect(FormData.bearerToken("Basic abc") == nil)
+        #expect(FormData.bearerToken("Bearerabc") == nil)
+        let basic = "Basic " + PublicBase64.encode(Array("sb-1!b2|it-rt-x!b3:s3cr3t+/=".utf8), .standard)
+        #expect(FormData.basicCredentials(basic)?.id == "sb-1!b2|it-rt-x!b3")
+        #expect(FormData.basicCredentials(basic)?.secret == "s3cr3t+/=")
+        let encoded = "basic " + PublicBase64.encode(Array("sb-1%21b2%7Cit:a%2Bb".utf8), .standard)
+        #expect(FormData.basicCredentials(encoded)?.id == "sb-1!b2|it")
+        #expect(FormData.basicCredentials(encoded)?.secret == "a+b")
+        #expect(FormData.basicCredentials("Basic !!!") == nil)
+        #expect(FormData.basicCredentials("Basic " + PublicBase64.encode(Array("no-colon".utf8), .standard)) == nil)
+    }
+}
