@@ -140,6 +140,48 @@ extension PirvaultServer {
         }
     }
 
+    /// What introspection and revocation share: an authenticated client and
+    /// the `token` parameter, or the refusal to send (already audited).
+    enum TokenCall {
+        case refused(Reply)
+        case ready(caller: ClientState, token: String)
+    }
+
+    func authenticatedTokenCall(_ request: Request, _ call: Call, _ event: inout AuditEvent) async throws -> TokenCall {
+        func refuse(_ code: String, _ reason: String, description: String? = nil, headers: HTTPFields = [:]) async throws -> TokenCall {
+            event.reason = "\(code): \(reason)"
+            try await committer.commit(event)
+            var reply = oauthError(code, description ?? reason)
+            for field in headers { reply.headers.append(field) }
+            return .refused(reply)
+        }
+        let credentials: (id: String, secret: String)?
+        let token: String?
+        do {
+            let form = try await formParameters(request)
+            credentials = try clientCredentials(request, form)
+            token = try form.single("token")
+        } catch let invalid as FormData.Invalid {
+            return try await refuse("invalid_request", invalid.description)
+        }
+        guard let credentials else {
+            return try await refuse("invalid_client", "no client credentials", description: "client authentication failed")
+        }
+        switch try authenticateClient(credentials.id, credentials.secret, call) {
+        case .failure(let error):
+            event.clientID = AuditEvent.untrusted(credentials.id)
+            return try await refuse(
+                error.code, error.reason, description: error.code == "invalid_client" ? "client authentication failed" : nil,
+                headers: retryAfterHeader(error))
+        case .success(let caller):
+            event.customer = caller.customer
+            event.instance = caller.name
+            event.clientID = caller.clientID
+            guard let token else { return try await refuse("invalid_request", "token is missing") }
+            return .ready(caller: caller, token: token)
+        }
+    }
+
     // MARK: POST /oauth/introspect (RFC 7662)
 
     func introspect(_ request: Request, _ call: Call) async throws -> Reply {
@@ -147,41 +189,11 @@ extension PirvaultServer {
         var event = AuditEvent(
             time: now, event: "token.introspect", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
             requestID: call.requestID)
-        let form: FormData
-        let credentials: (id: String, secret: String)?
-        let token: String?
-        do {
-            form = try await formParameters(request)
-            credentials = try clientCredentials(request, form)
-            token = try form.single("token")
-        } catch let invalid as FormData.Invalid {
-            event.reason = "invalid_request: \(invalid.description)"
-            try await committer.commit(event)
-            return oauthError("invalid_request", invalid.description)
-        }
-        guard let credentials else {
-            event.reason = "invalid_client: no client credentials"
-            try await committer.commit(event)
-            return oauthError("invalid_client", "client authentication failed")
-        }
         let caller: ClientState
-        switch try authenticateClient(credentials.id, credentials.secret, call) {
-        case .failure(let error):
-            event.reason = "\(error.code): \(error.reason)"
-            event.clientID = AuditEvent.untrusted(credentials.id)
-            try await committer.commit(event)
-            var reply = oauthError(error.code, error.code == "invalid_client" ? "client authentication failed" : error.reason)
-            for field in retryAfterHeader(error) { reply.headers.append(field) }
-            return reply
-        case .success(let client): caller = client
-        }
-        event.customer = caller.customer
-        event.instance = caller.name
-        event.clientID = caller.clientID
-        guard let token else {
-            event.reason = "invalid_request: token is missing"
-            try await committer.commit(event)
-            return oauthError("invalid_request", "token is missing")
+        let token: String
+        switch try await authenticatedTokenCall(request, call, &event) {
+        case .refused(let reply): return reply
+        case .ready(let client, let presented): (caller, token) = (client, presented)
         }
         let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now, verifiedSignatures: cache.verifiedSignatures)
         // A client sees only its own customer's tokens; every other answer is "inactive".
@@ -213,39 +225,11 @@ extension PirvaultServer {
         var event = AuditEvent(
             time: now, event: "token.revoke", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
             requestID: call.requestID)
-        let form: FormData
-        let credentials: (id: String, secret: String)?
-        let token: String?
-        do {
-            form = try await formParameters(request)
-            credentials = try clientCredentials(request, form)
-            token = try form.single("token")
-        } catch let invalid as FormData.Invalid {
-            event.reason = "invalid_request: \(invalid.description)"
-            try await committer.commit(event)
-            return oauthError("invalid_request", invalid.description)
-        }
-        guard let credentials else {
-            event.reason = "invalid_client: no client credentials"
-            try await committer.commit(event)
-            return oauthError("invalid_client", "client authentication failed")
-        }
         let caller: ClientState
-        switch try authenticateClient(credentials.id, credentials.secret, call) {
-        case .failure(let error):
-            event.reason = "\(error.code): \(error.reason)"
-            event.clientID = AuditEvent.untrusted(credentials.id)
-            try await committer.commit(event)
-            return oauthError(error.code, error.code == "invalid_client" ? "client authentication failed" : error.reason)
-        case .success(let client): caller = client
-        }
-        event.customer = caller.customer
-        event.instance = caller.name
-        event.clientID = caller.clientID
-        guard let token else {
-            event.reason = "invalid_request: token is missing"
-            try await committer.commit(event)
-            return oauthError("invalid_request", "token is missing")
+        let token: String
+        switch try await authenticatedTokenCall(request, call, &event) {
+        case .refused(let reply): return reply
+        case .ready(let client, let presented): (caller, token) = (client, presented)
         }
         let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now, verifiedSignatures: cache.verifiedSignatures)
         guard let verified = decision.token else {
