@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +50,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(
@@ -68,7 +71,7 @@ let package = Package(
         .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
         .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto"]),
         .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON"]),
-        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault"]),
+        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto"]),
         .testTarget(
             name: "PirvaultServerTests",
             dependencies: [

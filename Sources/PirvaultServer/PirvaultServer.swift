@@ -32,6 +32,7 @@ public final class PirvaultServer: Sendable {
     let logger: Logger
     let clock: Clock
     let vaultID: String
+    let upstream: Upstream?
 
     public init(vault: sending Vault, configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -45,6 +46,7 @@ public final class PirvaultServer: Sendable {
         cache = try AuthorizationCache(vault: reader)
         committer = AuditCommitter(vault: vault)
         limiter = FailureLimiter(limit: configuration.maxFailedAuthentications, windowSeconds: configuration.failureWindowSeconds)
+        upstream = configuration.upstream.map(Upstream.init)
     }
 
     /// The Hummingbird application serving every route of DESIGN §3.
@@ -137,7 +139,17 @@ public final class PirvaultServer: Sendable {
 struct Reply {
     var status: HTTPResponse.Status
     var headers: HTTPFields
-    var body: String
+    var body: ByteBuffer
+
+    init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    init(status: HTTPResponse.Status, headers: HTTPFields, body: String) {
+        self.init(status: status, headers: headers, body: ByteBuffer(string: body))
+    }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Reply {
         var all = headers
@@ -154,6 +166,6 @@ struct Reply {
     }
 
     var response: Response {
-        Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 }

@@ -37,16 +37,26 @@ extension PirvaultServer {
         return .json(.object([("error", .string("forbidden")), ("reason", .string(refusal.reason))]), status: .forbidden)
     }
 
-    /// `ANY /http/{flow}`: authenticate, authorize, audit, answer.
+    /// `ANY /http/{flow}`: authenticate, authorize, forward (or answer a
+    /// receipt), audit, answer.
     func gateway(_ request: Request, _ call: Call) async throws -> Reply {
         var request = request
-        // Read (and so bound) the body before deciding, like an upstream would.
-        _ = try await request.collectBody(upTo: configuration.maxGatewayBodyBytes)
+        // Read (and so bound) the body before deciding.
+        let body = try await request.collectBody(upTo: configuration.maxGatewayBodyBytes)
         let flow = request.uri.path
         let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
         let reply: Reply
         if let refusal = decided.refusal {
             reply = refusalReply(refusal)
+        } else if let upstream {
+            do {
+                reply = try await upstream.forward(
+                    method: request.method, path: flow, query: request.uri.query, headers: request.headers, body: body,
+                    client: decided.client!, requestID: call.requestID)
+            } catch {
+                logger.warning("upstream failed", metadata: ["request_id": "\(call.requestID)", "error": "\(error)"])
+                reply = .json(.object([("error", .string("bad_gateway")), ("reason", .string("the upstream could not be reached or authenticated"))]), status: .badGateway)
+            }
         } else {
             let client = decided.client!
             reply = .json(

@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     /// address) within `failureWindowSeconds` before answering 429.
     public var maxFailedAuthentications = 10
     public var failureWindowSeconds: Int64 = 60
+    /// Where allowed gateway calls go; without one the gateway answers a JSON receipt.
+    public var upstream: UpstreamConfiguration?
 
     public init(issuer: String) { self.issuer = issuer }
 }

@@ -17,6 +17,10 @@ struct Serve: AsyncParsableCommand {
     var listen = "127.0.0.1:8080"
     @Option(help: ArgumentHelp("Public base URL named in tokens and metadata (default http://<listen>).", valueName: "url"))
     var issuer: String?
+    @Option(help: ArgumentHelp("Forward allowed flow calls to this base URL (path and query appended).", valueName: "url"))
+    var upstream: String?
+    @Option(help: ArgumentHelp("An imported instance whose service key authenticates the gateway upstream (client_credentials, cached).", valueName: "name"))
+    var upstreamInstance: String?
 
     func parsedListen() throws -> (host: String, port: Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
@@ -26,6 +30,12 @@ struct Serve: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if upstreamInstance != nil && upstream == nil {
+            throw ValidationError("--upstream-instance needs --upstream URL to say where calls go")
+        }
+        if let upstream, URL(string: upstream)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw ValidationError("--upstream must be an http or https URL")
+        }
         if try parsedListen().port == 0 && issuer == nil {
             throw ValidationError("with port 0 the issuer URL is not known in advance; give --issuer too")
         }
@@ -39,6 +49,11 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration(issuer: issuer.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(listen)")
         configuration.host = host
         configuration.port = port
+        if let upstream {
+            // The service key is read once, at start (its disclosure is audited as instance.key).
+            configuration.upstream = UpstreamConfiguration(
+                url: upstream, serviceKey: try upstreamInstance.map { try opened.serviceKey(named: $0) })
+        }
         let server = try PirvaultServer(vault: opened, configuration: configuration, logger: logger)
         let issuerURL = configuration.issuer
         let app = server.makeApplication { port in

@@ -13,12 +13,12 @@ struct ServeTests {
         let baseURL: String
         let output: String
 
-        init(cli: CLI) throws {
+        init(cli: CLI, extraArguments: [String] = []) throws {
             output = cli.directory + "/serve.out"
             FileManager.default.createFile(atPath: output, contents: nil)
             FileManager.default.createFile(atPath: cli.directory + "/serve.err", contents: nil)
             process.executableURL = CLI.executable
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(try Self.freePort())"]
+            process.arguments = ["serve", "--listen", "127.0.0.1:\(try Self.freePort())"] + extraArguments
             process.environment = cli.environment
             process.standardOutput = FileHandle(forWritingAtPath: output)
             process.standardError = FileHandle(forWritingAtPath: cli.directory + "/serve.err")
