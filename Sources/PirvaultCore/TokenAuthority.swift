@@ -165,6 +165,14 @@ public struct TokenAuthority: Sendable {
     /// Checks a client's secret (constant time) and status: the client
     /// authentication of the token, introspection and revocation endpoints.
     public func authenticate(clientID: String, secret: String, client: ClientState?, now: Timestamp) -> Result<ClientState, TokenError> {
+        authenticatedCredential(clientID: clientID, secret: secret, client: client, now: now).map(\.client)
+    }
+
+    /// `authenticate`, also naming the credential (secret) that matched. The
+    /// tag is computed even for an unknown client, so timing does not tell them apart.
+    private func authenticatedCredential(
+        clientID: String, secret: String, client: ClientState?, now: Timestamp
+    ) -> Result<(client: ClientState, credentialID: Int64), TokenError> {
         let tag = verifier.tag(for: secret, context: clientID)
         guard let client else {
             return .failure(TokenError(code: "invalid_client", reason: "unknown client id", client: nil))
@@ -175,10 +183,10 @@ public struct TokenAuthority: Sendable {
         guard client.isActive else {
             return .failure(TokenError(code: "invalid_client", reason: "instance is revoked", client: client))
         }
-        guard client.credential(matching: tag, at: now) != nil else {
+        guard let credentialID = client.credential(matching: tag, at: now) else {
             return .failure(TokenError(code: "invalid_client", reason: "client secret was rotated out (its grace period is over)", client: client))
         }
-        return .success(client)
+        return .success((client, credentialID))
     }
 
     public func issue(
@@ -187,13 +195,12 @@ public struct TokenAuthority: Sendable {
         guard request.grantType == GrantType.clientCredentials.rawValue else {
             return .failure(TokenError(code: "unsupported_grant_type", reason: "grant type '\(Validation.printable(request.grantType))' is not supported; use client_credentials", client: candidate))
         }
-        // The tag is computed even for an unknown client, so timing does not tell them apart.
         let client: ClientState
-        switch authenticate(clientID: request.clientID, secret: request.secret, client: candidate, now: now) {
+        let credentialID: Int64
+        switch authenticatedCredential(clientID: request.clientID, secret: request.secret, client: candidate, now: now) {
         case .failure(let error): return .failure(error)
-        case .success(let authenticated): client = authenticated
+        case .success(let authenticated): (client, credentialID) = authenticated
         }
-        let credentialID = client.credential(matching: verifier.tag(for: request.secret, context: request.clientID), at: now)!
         guard client.grantTypes.contains(GrantType.clientCredentials.rawValue) else {
             return .failure(TokenError(code: "unauthorized_client", reason: "grant type client_credentials is not enabled for this instance", client: client))
         }
