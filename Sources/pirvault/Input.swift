@@ -8,16 +8,24 @@ enum Input {
         guard isatty(STDIN_FILENO) == 0 else {
             throw VaultError.invalidInput("\(what) is read from stdin; pipe it in (e.g. 'printf %s \"$SECRET\" | pirvault …')")
         }
+        guard let data = readAll(STDIN_FILENO, limit: limit) else {
+            throw VaultError.invalidInput("\(what) on stdin cannot be read or is longer than \(limit) bytes")
+        }
+        return try text(stripping: data, what: what)
+    }
+
+    /// Everything `fd` holds, or nil on a read error or past `limit` bytes.
+    static func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
         var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 4096)
+        var chunk = [UInt8](repeating: 0, count: 65536)
         while data.count <= limit {
-            let n = read(STDIN_FILENO, &chunk, chunk.count)
+            let n = read(fd, &chunk, chunk.count)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
+            guard n >= 0 else { return nil }
+            if n == 0 { return data }
             data += chunk[0..<n]
         }
-        guard data.count <= limit else { throw VaultError.invalidInput("\(what) on stdin is longer than \(limit) bytes") }
-        return try text(stripping: data, what: what)
+        return nil
     }
 
     /// The first line of a file (a passphrase file).
@@ -77,17 +85,8 @@ extension Input {
             throw VaultError.invalidInput("cannot open service key file \(path): \(String(cString: strerror(errno)))")
         }
         defer { if fd != STDIN_FILENO { close(fd) } }
-        var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while data.count <= limit {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw VaultError.invalidInput("cannot read service key file \(path)") }
-            if n == 0 { break }
-            data += chunk[0..<n]
-        }
-        guard data.count <= limit else {
-            throw VaultError.invalidInput("the service key file is larger than 1 MiB; that is not a service key")
+        guard let data = readAll(fd, limit: limit) else {
+            throw VaultError.invalidInput("cannot read service key file \(path), or it is larger than 1 MiB (not a service key)")
         }
         return data
     }
