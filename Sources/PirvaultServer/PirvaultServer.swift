@@ -108,7 +108,7 @@ public final class PirvaultServer: Sendable {
         _ body: (Request, Call) async throws -> Reply
     ) async -> Response {
         let call = Call(
-            requestID: request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 ? $0 : nil }
+            requestID: request.headers[.requestID].flatMap { $0.count <= 64 ? $0 : nil }
                 ?? PublicBase64.encode(SecureRandom.bytes(12), .urlSafeNoPadding),
             remoteAddress: context.remoteAddress, started: .now)
         let reply: Reply
@@ -130,9 +130,16 @@ public final class PirvaultServer: Sendable {
         metrics.observe(route: route, seconds: seconds)
         logger.debug("request", metadata: ["route": "\(route)", "request_id": "\(call.requestID)", "status": "\(reply.status.code)"])
         var response = reply.response
-        response.headers[.init("X-Request-ID")!] = call.requestID
+        response.headers[.requestID] = call.requestID
         return response
     }
+}
+
+extension HTTPFields.Element.Name {
+    static let requestID = Self("X-Request-ID")!
+    static let originalURI = Self("X-Original-URI")!
+    static let originalMethod = Self("X-Original-Method")!
+    static let pragma = Self("Pragma")!
 }
 
 /// A response before Hummingbird's types: status, headers, body.
@@ -155,7 +162,7 @@ struct Reply {
         var all = headers
         all[.contentType] = "application/json"
         all[.cacheControl] = "no-store"
-        all[.init("Pragma")!] = "no-cache"
+        all[.pragma] = "no-cache"
         return Reply(status: status, headers: all, body: value.compactString() + "\n")
     }
 

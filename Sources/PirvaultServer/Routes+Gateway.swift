@@ -73,7 +73,7 @@ extension PirvaultServer {
     /// `GET /authorize`: the same decision for a reverse proxy's sub-request
     /// (nginx `auth_request`), from `Authorization` and `X-Original-URI`.
     func authorize(_ request: Request, _ call: Call) async throws -> Reply {
-        let uri = request.headers[.init("X-Original-URI")!] ?? ""
+        let uri = request.headers[.originalURI] ?? ""
         let flow = String(uri.prefix { $0 != "?" })
         let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
         let reply = decided.refusal.map(refusalReply) ?? .json(.object([("allowed", .bool(true))]))
@@ -87,7 +87,7 @@ extension PirvaultServer {
     ) async throws {
         let outcome = decided.refusal == nil ? "allowed" : decided.refusal!.isAuthentication ? "unauthenticated" : "forbidden"
         metrics.increment("pirvault_gateway_decisions_total", [("outcome", outcome)])
-        let method = request.headers[.init("X-Original-Method")!] ?? request.method.rawValue
+        let method = request.headers[.originalMethod] ?? request.method.rawValue
         try await committer.commit(
             AuditEvent(
                 time: clock.now(), event: name, outcome: decided.refusal == nil ? .allowed : .denied,

@@ -141,10 +141,10 @@ extension PirvaultServer {
     }
 
     /// What introspection and revocation share: an authenticated client and
-    /// the `token` parameter, or the refusal to send (already audited).
+    /// the decision on its `token` parameter, or the refusal to send (already audited).
     enum TokenCall {
         case refused(Reply)
-        case ready(caller: ClientState, token: String)
+        case ready(caller: ClientState, decision: AccessDecision)
     }
 
     func authenticatedTokenCall(_ request: Request, _ call: Call, _ event: inout AuditEvent) async throws -> TokenCall {
@@ -178,7 +178,10 @@ extension PirvaultServer {
             event.instance = caller.name
             event.clientID = caller.clientID
             guard let token else { return try await refuse("invalid_request", "token is missing") }
-            return .ready(caller: caller, token: token)
+            let decision = try authority.decide(
+                token: token, flow: nil, state: CachedState(cache: cache), now: event.time,
+                verifiedSignatures: cache.verifiedSignatures)
+            return .ready(caller: caller, decision: decision)
         }
     }
 
@@ -190,12 +193,11 @@ extension PirvaultServer {
             time: now, event: "token.introspect", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
             requestID: call.requestID)
         let caller: ClientState
-        let token: String
+        let decision: AccessDecision
         switch try await authenticatedTokenCall(request, call, &event) {
         case .refused(let reply): return reply
-        case .ready(let client, let presented): (caller, token) = (client, presented)
+        case .ready(let client, let decided): (caller, decision) = (client, decided)
         }
-        let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now, verifiedSignatures: cache.verifiedSignatures)
         // A client sees only its own customer's tokens; every other answer is "inactive".
         guard let verified = decision.token, decision.isAllowed, verified.client.customer == caller.customer else {
             event.reason = decision.token.map { $0.client.customer == caller.customer ? decision.reason : "token of another customer" } ?? decision.reason
@@ -226,12 +228,11 @@ extension PirvaultServer {
             time: now, event: "token.revoke", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
             requestID: call.requestID)
         let caller: ClientState
-        let token: String
+        let decision: AccessDecision
         switch try await authenticatedTokenCall(request, call, &event) {
         case .refused(let reply): return reply
-        case .ready(let client, let presented): (caller, token) = (client, presented)
+        case .ready(let client, let decided): (caller, decision) = (client, decided)
         }
-        let decision = try authority.decide(token: token, flow: nil, state: CachedState(cache: cache), now: now, verifiedSignatures: cache.verifiedSignatures)
         guard let verified = decision.token else {
             // RFC 7009 §2.2: an invalid or unknown token is answered with 200.
             event.outcome = .allowed
