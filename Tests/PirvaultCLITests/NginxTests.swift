@@ -14,10 +14,7 @@ struct NginxTests {
 
         // The upstream: Python's http.server answering every GET with a fixed body.
         let upstreamPort = try ServeTests.RunningServer.freePort()
-        let upstream = Process()
-        upstream.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        upstream.arguments = [
-            "python3", "-c",
+        let upstream = try ServeTests.startPython(
             """
             import http.server, sys
             class H(http.server.BaseHTTPRequestHandler):
@@ -26,20 +23,9 @@ struct NginxTests {
                     self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
                 def log_message(self, *args): pass
             http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-            """,
-            String(upstreamPort),
-        ]
-        upstream.standardOutput = FileHandle.nullDevice
-        upstream.standardError = FileHandle.nullDevice
-        try upstream.run()
-        defer {
-            // SIGKILL: a test runner may hand its children an ignored SIGTERM.
-            kill(upstream.processIdentifier, SIGKILL)
-            upstream.waitUntilExit()
-        }
-        for _ in 0..<100 where cli.runExecutable("/usr/bin/curl", ["-s", "-m", "2", "http://127.0.0.1:\(upstreamPort)/"]).code != 0 {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+            """, [String(upstreamPort)])
+        defer { ServeTests.stopPython(upstream) }
+        ServeTests.waitForHTTP(cli, port: upstreamPort)
 
         let prefix = cli.directory + "/nginx"
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)

@@ -66,6 +66,30 @@ struct ServeTests {
         }
     }
 
+    /// A small Python HTTP server (an upstream), silent, killed by `stopPython`.
+    static func startPython(_ script: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// SIGKILL: a test runner may hand its children an ignored SIGTERM.
+    static func stopPython(_ process: Process) {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Waits until something answers HTTP on `port`.
+    static func waitForHTTP(_ cli: CLI, port: Int) {
+        for _ in 0..<100 where cli.runExecutable("/usr/bin/curl", ["-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1:\(port)/"]).code != 0 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
     func createClient(_ cli: CLI, _ name: String, _ flows: [String]) throws -> (id: String, secret: String) {
         let created = cli.run(["instance", "create", name, "--customer", "ACME"] + flows.flatMap { ["--flow", $0] })
         let oauth = try #require((try parseJSON(created.stdout) as? [String: Any])?["oauth"] as? [String: String])

@@ -22,10 +22,7 @@ struct UpstreamTests {
         let log = cloud.directory + "/upstream.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let upstreamPort = try ServeTests.RunningServer.freePort()
-        let upstream = Process()
-        upstream.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        upstream.arguments = [
-            "python3", "-c",
+        let upstream = try ServeTests.startPython(
             """
             import http.server, json, sys
             class H(http.server.BaseHTTPRequestHandler):
@@ -40,25 +37,15 @@ struct UpstreamTests {
                     self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
                 def log_message(self, *args): pass
             http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-            """,
-            String(upstreamPort), log,
-        ]
-        upstream.standardOutput = FileHandle.nullDevice
-        upstream.standardError = FileHandle.nullDevice
-        try upstream.run()
-        defer {
-            kill(upstream.processIdentifier, SIGKILL)
-            upstream.waitUntilExit()
-        }
+            """, [String(upstreamPort), log])
+        defer { ServeTests.stopPython(upstream) }
 
         // The gateway: a customer's instance, the imported cloud key, and serve with an upstream.
         let gateway = try CLI.withVault()
         #expect(gateway.run("instance", "import", "-", "--name", "cloud", "--customer", "Integration team", stdin: serviceKey).code == 0)
         let customer = gateway.run("instance", "create", "acme", "--customer", "ACME", "--flow", "orders/*")
         let acme = try #require((try parseJSON(customer.stdout) as? [String: Any])?["oauth"] as? [String: String])
-        for _ in 0..<100 where gateway.runExecutable("/usr/bin/curl", ["-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1:\(upstreamPort)/"]).code != 0 {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        ServeTests.waitForHTTP(gateway, port: upstreamPort)
         let server = try ServeTests.RunningServer(
             cli: gateway, extraArguments: ["--upstream", "http://127.0.0.1:\(upstreamPort)", "--upstream-instance", "cloud"])
         defer { _ = server.stop() }
