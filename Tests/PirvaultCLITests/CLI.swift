@@ -77,6 +77,40 @@ struct CLI {
     }
 }
 
+extension CLI {
+    /// Starts `pirvault arguments`, sends it SIGKILL after `delay` seconds,
+    /// and tells whether the signal ended it (false: it had already exited).
+    func runKilled(_ arguments: [String], after delay: TimeInterval) -> Bool {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try! process.run()
+        Thread.sleep(forTimeInterval: delay)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal
+    }
+}
+
+/// A small seeded generator (SplitMix64), so a failing random schedule can be
+/// replayed from the seed the test prints.
+struct SeededGenerator: RandomNumberGenerator {
+    private(set) var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 /// The JSON object or array printed on stdout.
 func parseJSON(_ text: String) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(text.utf8))

@@ -13,20 +13,26 @@ struct ServeTests {
         let baseURL: String
         let output: String
 
-        init(cli: CLI, extraArguments: [String] = []) throws {
+        /// `port` nil: a free one. The server's stdout and stderr go to
+        /// `serve.out` and `serve.err` in the CLI's folder (appended to, so a
+        /// restarted server's logs follow the previous one's).
+        init(cli: CLI, port: Int? = nil, extraArguments: [String] = []) throws {
             output = cli.directory + "/serve.out"
-            FileManager.default.createFile(atPath: output, contents: nil)
-            FileManager.default.createFile(atPath: cli.directory + "/serve.err", contents: nil)
+            let errors = cli.directory + "/serve.err"
+            for path in [output, errors] where !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(atPath: path, contents: nil)
+            }
+            let start = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             process.executableURL = CLI.executable
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(try Self.freePort())"] + extraArguments
+            process.arguments = ["serve", "--listen", "127.0.0.1:\(try port ?? Self.freePort())"] + extraArguments
             process.environment = cli.environment
-            process.standardOutput = FileHandle(forWritingAtPath: output)
-            process.standardError = FileHandle(forWritingAtPath: cli.directory + "/serve.err")
+            process.standardOutput = Self.appending(output)
+            process.standardError = Self.appending(errors)
             try process.run()
             let deadline = Date().addingTimeInterval(20)
             var url: String? = nil
             while url == nil && Date() < deadline {
-                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                let text = (try? String(contentsOfFile: output, encoding: .utf8))?.dropFirst(start) ?? ""
                 if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
                     url = String(text[range])
                 } else {
@@ -51,6 +57,19 @@ struct ServeTests {
             }
             guard bound else { throw CLI.CLIError("no free port") }
             return Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        static func appending(_ path: String) -> FileHandle? {
+            let handle = FileHandle(forWritingAtPath: path)
+            handle?.seekToEndOfFile()
+            return handle
+        }
+
+        /// SIGKILL: no handler runs, nothing is flushed; a crash or power cut
+        /// as far as the process can tell.
+        func crash() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
         }
 
         /// SIGTERM, as a service manager would send; pirvault installs its own handler.
