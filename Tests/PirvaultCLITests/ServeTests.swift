@@ -102,6 +102,27 @@ struct ServeTests {
         process.waitUntilExit()
     }
 
+    /// curl reading its options from stdin (`-K -`), so secrets and tokens in
+    /// `user` or `header` lines never appear on a command line. Returns the
+    /// HTTP status (0 when no answer came) and the body.
+    static func curl(_ cli: CLI, _ url: String, _ options: [String: String] = [:], headers: [String] = []) -> (status: Int, body: String) {
+        func quoted(_ value: String) -> String {
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        var config = ["url = \(quoted(url))"] + options.map { "\($0.key) = \(quoted($0.value))" }
+        config += headers.map { "header = \(quoted($0))" }
+        let result = cli.runExecutable("/usr/bin/curl", ["-sS", "-m", "10", "-K", "-", "-w", "\n%{http_code}"], stdin: config.joined(separator: "\n") + "\n")
+        guard let newline = result.stdout.lastIndex(of: "\n") else { return (0, result.stdout) }
+        return (Int(result.stdout[result.stdout.index(after: newline)...]) ?? 0, String(result.stdout[..<newline]))
+    }
+
+    /// A client_credentials token from `baseURL`, or nil with the status when refused.
+    static func fetchToken(_ cli: CLI, _ baseURL: String, id: String, secret: String) -> (status: Int, token: String?) {
+        let answer = curl(cli, baseURL + "/oauth/token?grant_type=client_credentials", ["user": "\(id):\(secret)", "request": "POST"])
+        let token = (try? parseJSON(answer.body) as? [String: Any])?["access_token"] as? String
+        return (answer.status, token)
+    }
+
     /// Waits until something answers HTTP on `port`.
     static func waitForHTTP(_ cli: CLI, port: Int) {
         for _ in 0..<100 where cli.runExecutable("/usr/bin/curl", ["-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1:\(port)/"]).code != 0 {
