@@ -89,6 +89,21 @@ public final class PirvaultServer: Sendable {
         return router
     }
 
+    /// A request body the HTTP parser could not read (a broken chunked
+    /// encoding): the client's fault, a 400, not the vault's 503.
+    struct UnreadableBody: Error {}
+
+    /// The request body, at most `limit` bytes (beyond that NIOTooManyBytesError, a 413).
+    func collectBody(_ request: inout Request, upTo limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch let error as NIOTooManyBytesError {
+            throw error
+        } catch {
+            throw UnreadableBody()
+        }
+    }
+
     /// Everything a handler needs besides the request.
     struct Call {
         let requestID: String
@@ -121,6 +136,8 @@ public final class PirvaultServer: Sendable {
                 reply = try await body(request, call)
             } catch is NIOTooManyBytesError {
                 reply = .json(.object([("error", .string("invalid_request")), ("error_description", .string("request body is too large"))]), status: .contentTooLarge)
+            } catch is UnreadableBody {
+                reply = .json(.object([("error", .string("invalid_request")), ("error_description", .string("the request body is malformed (check its chunked encoding)"))]), status: .badRequest)
             } catch {
                 logger.error("request failed", metadata: ["route": "\(route)", "request_id": "\(call.requestID)", "error": "\(type(of: error))"])
                 reply = .json(.object([("error", .string("temporarily_unavailable")), ("error_description", .string("the vault or its audit log is unavailable; retry later"))]), status: .serviceUnavailable)

@@ -42,7 +42,7 @@ extension PirvaultServer {
     func gateway(_ request: Request, _ call: Call) async throws -> Reply {
         var request = request
         // Read (and so bound) the body before deciding.
-        let body = try await request.collectBody(upTo: configuration.maxGatewayBodyBytes)
+        let body = try await collectBody(&request, upTo: configuration.maxGatewayBodyBytes)
         let flow = request.uri.path
         let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
         let reply: Reply

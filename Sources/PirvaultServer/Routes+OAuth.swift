@@ -15,7 +15,7 @@ extension PirvaultServer {
     /// The form parameters of a POST: body (form-urlencoded only) and query string.
     func formParameters(_ request: Request) async throws -> FormData {
         var request = request
-        let body = try await request.collectBody(upTo: configuration.maxFormBytes)
+        let body = try await collectBody(&request, upTo: configuration.maxFormBytes)
         var form = try FormData(Substring(request.uri.query ?? ""))
         if body.readableBytes > 0 {
             let type = request.headers[.contentType]?.lowercased() ?? ""
