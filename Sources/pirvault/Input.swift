@@ -48,6 +48,7 @@ enum Input {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw VaultError.invalidInput("\(what) is not valid UTF-8")
         }
+        guard !text.isEmpty else { throw VaultError.invalidInput("\(what) is empty; give it on its first line") }
         return text
     }
 
