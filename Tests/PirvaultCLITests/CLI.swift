@@ -53,12 +53,21 @@ struct CLI {
         runExecutable(Self.executable.path, arguments, stdin: stdin)
     }
 
+    /// With stdin given as raw bytes (which need not be UTF-8).
+    func run(_ arguments: [String], stdinBytes: [UInt8]) -> Result {
+        runExecutable(Self.executable.path, arguments, input: Data(stdinBytes))
+    }
+
     func runExecutable(_ executable: String, _ arguments: [String], stdin: String? = nil) -> Result {
+        runExecutable(executable, arguments, input: Data((stdin ?? "").utf8))
+    }
+
+    func runExecutable(_ executable: String, _ arguments: [String], input: Data) -> Result {
         // Files, not pipes: no reader threads, and no deadlock on large output.
         let stem = directory + "/.run-" + UUID().uuidString
         FileManager.default.createFile(atPath: stem + ".out", contents: nil)
         FileManager.default.createFile(atPath: stem + ".err", contents: nil)
-        FileManager.default.createFile(atPath: stem + ".in", contents: Data((stdin ?? "").utf8))
+        FileManager.default.createFile(atPath: stem + ".in", contents: input)
         defer { for suffix in [".out", ".err", ".in"] { try? FileManager.default.removeItem(atPath: stem + suffix) } }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
