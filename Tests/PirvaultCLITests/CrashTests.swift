@@ -113,7 +113,7 @@ import Testing
     /// file and every secret and the signing key still decrypt.
     @Test func rotateVaultKeyKilledLeavesAConsistentVault() throws {
         let cli = try CLI.withVault()
-        let keys = try createInstances(cli, names: (0..<20).map { "customer-\($0)" })
+        let keys = try createInstances(cli, names: (0..<100).map { "customer-\($0)" })
         var rotations = 0
         let tally = try killRepeatedly(cli, { _ in ["keys", "rotate-vault-key"] }, timing: ["keys", "rotate-vault-key"]) { _ in
             #expect(cli.run("keys", "jwks").code == 0)
@@ -140,8 +140,9 @@ import Testing
     }
 
     /// Runs `arguments(round)` `kills` times, each sent SIGKILL after a random
-    /// delay up to 1.5 times an uninterrupted run of `timing` (so kills land in
-    /// start-up, unlock, the transaction and output alike); after each run
+    /// delay between 0.3 and 1.3 times an uninterrupted run of `timing` (the
+    /// change is written near the end of a run, after start-up and unlock, so
+    /// kills land in the unlock, the transaction and the output); after each run
     /// `tookEffect(round)` checks the vault and tells whether the change is visible.
     func killRepeatedly(
         _ cli: CLI, _ arguments: (Int) -> [String], timing: [String], tookEffect: (Int) throws -> Bool
@@ -149,11 +150,11 @@ import Testing
         let start = Date()
         let timed = cli.run(timing)
         guard timed.code == 0 else { throw CLI.CLIError(timed.stderr) }
-        let duration = Date().timeIntervalSince(start) * 1.5
+        let duration = Date().timeIntervalSince(start)
         var random = SeededGenerator(seed: UInt64.random(in: 0..<UInt64.max))
         var tally = KillTally()
         for round in 0..<Self.kills {
-            let killed = cli.runKilled(arguments(round), after: Double.random(in: 0...duration, using: &random))
+            let killed = cli.runKilled(arguments(round), after: Double.random(in: (0.3 * duration)...(1.3 * duration), using: &random))
             let committed = try tookEffect(round)
             switch (killed, committed) {
             case (true, false): tally.killedBeforeCommit += 1
