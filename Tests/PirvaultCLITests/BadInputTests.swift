@@ -40,8 +40,8 @@ import Testing
             port = try ServeTests.RunningServer.freePort()
             cli.environment["PIRVAULT_ISSUER"] = "http://127.0.0.1:\(port)"
             self.cli = cli
-            acme = try Self.credentials(cli.run("instance", "create", "acme-orders", "--customer", "ACME", "--flow", "orders/*").stdout)
-            globex = try Self.credentials(cli.run("instance", "create", "globex-orders", "--customer", "GLOBEX", "--flow", "orders/*").stdout)
+            acme = try serviceKeyCredentials(cli.run("instance", "create", "acme-orders", "--customer", "ACME", "--flow", "orders/*").stdout)
+            globex = try serviceKeyCredentials(cli.run("instance", "create", "globex-orders", "--customer", "GLOBEX", "--flow", "orders/*").stdout)
             acmeToken = cli.run(["token", "issue", "--client-id", acme.id], stdin: acme.secret + "\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             globexToken = cli.run(["token", "issue", "--client-id", globex.id], stdin: globex.secret + "\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             var python = cli
@@ -50,11 +50,6 @@ import Testing
                 "/usr/bin/env", ["python3", ServeTests.interop + "/hostile_tokens.py"], stdin: acmeToken + "\n" + cli.run("keys", "jwks").stdout)
             guard forging.code == 0, let forged = try parseJSON(forging.stdout) as? [String: String] else { throw CLI.CLIError(forging.stderr) }
             self.forged = forged
-        }
-
-        static func credentials(_ serviceKey: String) throws -> (id: String, secret: String) {
-            guard let oauth = (try parseJSON(serviceKey) as? [String: Any])?["oauth"] as? [String: String] else { throw CLI.CLIError("no service key") }
-            return (oauth["clientid"]!, oauth["clientsecret"]!)
         }
 
         /// Instances, credentials, signing keys and whether the reference token is live.

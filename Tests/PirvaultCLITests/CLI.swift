@@ -120,6 +120,14 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
+/// The client id and secret of a service key (as `instance create` prints it).
+func serviceKeyCredentials(_ serviceKey: String) throws -> (id: String, secret: String) {
+    guard let oauth = (try parseJSON(serviceKey) as? [String: Any])?["oauth"] as? [String: String],
+        let id = oauth["clientid"], let secret = oauth["clientsecret"]
+    else { throw CLI.CLIError("not a service key") }
+    return (id, secret)
+}
+
 /// The JSON object or array printed on stdout.
 func parseJSON(_ text: String) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(text.utf8))

@@ -45,7 +45,7 @@ struct ConcurrencyTests {
                 let name = "w\(writer)-\(round)"
                 let created = cli.run("instance", "create", name, "--customer", "writer-\(writer)", "--flow", "orders/*")
                 check(created.code == 0, "\(name) create: \(created.stderr)")
-                guard let first = try? clientCredentials(created.stdout) else { continue }
+                guard let first = try? serviceKeyCredentials(created.stdout) else { continue }
                 let early = ServeTests.fetchToken(cli, baseURL, id: first.id, secret: first.secret)
                 check(early.status == 200, "\(name): a new instance's token was refused (\(early.status))")
                 check(call(cli, baseURL, early.token) == 200, "\(name): a new token's call was refused")
@@ -58,7 +58,7 @@ struct ConcurrencyTests {
                     let old = ServeTests.fetchToken(cli, baseURL, id: first.id, secret: first.secret)
                     check(old.status == 401, "\(name): the rotated-out secret still obtained a token (\(old.status))")
                 }
-                guard let second = try? clientCredentials(rotated.stdout) else { continue }
+                guard let second = try? serviceKeyCredentials(rotated.stdout) else { continue }
                 let late = ServeTests.fetchToken(cli, baseURL, id: second.id, secret: second.secret)
                 check(late.status == 200 && call(cli, baseURL, late.token) == 200, "\(name): the new secret did not work at once")
 
@@ -95,12 +95,5 @@ struct ConcurrencyTests {
     func call(_ cli: CLI, _ baseURL: String, _ token: String?) -> Int {
         guard let token else { return 0 }
         return ServeTests.curl(cli, baseURL + "/http/orders/1", headers: ["Authorization: Bearer \(token)"]).status
-    }
-
-    func clientCredentials(_ serviceKey: String) throws -> (id: String, secret: String) {
-        guard let oauth = (try parseJSON(serviceKey) as? [String: Any])?["oauth"] as? [String: String],
-            let id = oauth["clientid"], let secret = oauth["clientsecret"]
-        else { throw CLI.CLIError("not a service key") }
-        return (id, secret)
     }
 }

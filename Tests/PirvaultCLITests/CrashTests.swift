@@ -13,7 +13,7 @@ import Testing
     @Test func serverKilledUnderLoadLosesNoAcknowledgedRequest() throws {
         let cli = try CLI.withVault()
         let keys = try createInstances(cli, names: ["acme-orders", "globex-orders", "initech-orders"])
-        let client = try clientCredentials(keys["acme-orders"]!)
+        let client = try serviceKeyCredentials(keys["acme-orders"]!)
         let seed = UInt64.random(in: 0..<UInt64.max)
         var random = SeededGenerator(seed: seed)
 
@@ -77,7 +77,7 @@ import Testing
         for name in names where keys[name] == nil {
             let key = cli.run("instance", "key", name)
             #expect(key.code == 0, "\(name): \(key.stderr)")
-            let secret = try clientCredentials(key.stdout)
+            let secret = try serviceKeyCredentials(key.stdout)
             #expect(cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n").code == 0, "\(name)'s secret does not authenticate")
         }
         #expect(cli.run("audit", "verify").code == 0)
@@ -95,7 +95,7 @@ import Testing
         let tally = try killRepeatedly(cli, { _ in ["credentials", "rotate", "rotated"] }, timing: ["credentials", "rotate", "bystander"]) { _ in
             let key = cli.run("instance", "key", "rotated")
             #expect(key.code == 0, "\(key.stderr)")
-            let secret = try clientCredentials(key.stdout)
+            let secret = try serviceKeyCredentials(key.stdout)
             #expect(cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n").code == 0, "the current secret does not authenticate")
             defer { current = key.stdout }
             return key.stdout != current
@@ -180,11 +180,6 @@ import Testing
         return keys
     }
 
-    func clientCredentials(_ serviceKey: String) throws -> (id: String, secret: String) {
-        let oauth = try #require((try parseJSON(serviceKey) as? [String: Any])?["oauth"] as? [String: String])
-        return (oauth["clientid"]!, oauth["clientsecret"]!)
-    }
-
     func auditRows(_ cli: CLI, event: String) throws -> [[String: Any]] {
         let listed = cli.run("audit", "list", "--json", "--event", event)
         guard listed.code == 0 else { throw CLI.CLIError(listed.stderr) }
@@ -197,7 +192,7 @@ import Testing
         for (name, serviceKey) in keys {
             let key = cli.run("instance", "key", name)
             #expect(key.code == 0 && key.stdout == serviceKey, "\(name) lost or changed: \(key.stderr)")
-            let secret = try clientCredentials(serviceKey)
+            let secret = try serviceKeyCredentials(serviceKey)
             let token = cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n")
             #expect(token.code == 0, "\(name): \(token.stderr)")
         }

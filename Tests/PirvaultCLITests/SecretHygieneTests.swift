@@ -29,11 +29,6 @@ struct SecretHygieneTests {
         func file(_ label: String, _ path: String) throws {
             haystacks.append((label, Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
         }
-
-        func credentials(_ serviceKey: String) throws -> (id: String, secret: String) {
-            let oauth = try #require((try parseJSON(serviceKey) as? [String: Any])?["oauth"] as? [String: String])
-            return (oauth["clientid"]!, oauth["clientsecret"]!)
-        }
     }
 
     @Test func noSecretOrTokenAppearsInLogsErrorsExportsOrTheVaultFiles() throws {
@@ -50,9 +45,9 @@ struct SecretHygieneTests {
         s.cli.environment["PIRVAULT_PASSPHRASE"] = passphrase
 
         // Instances: generated, custom (stdin) and imported secrets.
-        let jwtClient = try s.credentials(s.run(["instance", "create", "jwt-client", "--customer", "ACME", "--flow", "orders/*"], printsSecret: true).stdout)
+        let jwtClient = try serviceKeyCredentials(s.run(["instance", "create", "jwt-client", "--customer", "ACME", "--flow", "orders/*"], printsSecret: true).stdout)
         s.secret("generated secret", jwtClient.secret)
-        let opaqueClient = try s.credentials(
+        let opaqueClient = try serviceKeyCredentials(
             s.run(["instance", "create", "opaque-client", "--customer", "GLOBEX", "--flow", "orders/*", "--token-format", "opaque"], printsSecret: true).stdout)
         s.secret("opaque instance secret", opaqueClient.secret)
         let custom = "Custom-" + UUID().uuidString + "-" + UUID().uuidString
@@ -109,7 +104,7 @@ struct SecretHygieneTests {
         #expect(gateway(cli, base + "/http/orders/1", httpToken) == 401)
 
         // Rotation while serving: the new secret and its token.
-        let rotated = try s.credentials(s.run(["credentials", "rotate", "jwt-client", "--grace", "0s"], printsSecret: true).stdout)
+        let rotated = try serviceKeyCredentials(s.run(["credentials", "rotate", "jwt-client", "--grace", "0s"], printsSecret: true).stdout)
         s.secret("rotated secret", rotated.secret)
         let rotatedToken = try #require(ServeTests.fetchToken(cli, base, id: rotated.id, secret: rotated.secret).token)
         addToken(s, "JWT of the rotated secret", rotatedToken)

@@ -131,9 +131,7 @@ struct ServeTests {
     }
 
     func createClient(_ cli: CLI, _ name: String, _ flows: [String]) throws -> (id: String, secret: String) {
-        let created = cli.run(["instance", "create", name, "--customer", "ACME"] + flows.flatMap { ["--flow", $0] })
-        let oauth = try #require((try parseJSON(created.stdout) as? [String: Any])?["oauth"] as? [String: String])
-        return (oauth["clientid"]!, oauth["clientsecret"]!)
+        try serviceKeyCredentials(cli.run(["instance", "create", name, "--customer", "ACME"] + flows.flatMap { ["--flow", $0] }).stdout)
     }
 
     @Test func realClientsGetTokensAndCallFlows() throws {

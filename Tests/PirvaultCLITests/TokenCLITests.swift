@@ -7,9 +7,7 @@ struct TokenCLITests {
         .deletingLastPathComponent().appendingPathComponent("interop/verify_jwt.py").path
 
     func createClient(_ cli: CLI, _ name: String, _ extra: [String] = []) throws -> (id: String, secret: String) {
-        let created = cli.run(["instance", "create", name, "--customer", "ACME"] + extra)
-        let oauth = try #require((try parseJSON(created.stdout) as? [String: Any])?["oauth"] as? [String: String])
-        return (oauth["clientid"]!, oauth["clientsecret"]!)
+        try serviceKeyCredentials(cli.run(["instance", "create", name, "--customer", "ACME"] + extra).stdout)
     }
 
     func runPython(_ arguments: [String], stdin: String = "") throws -> CLI.Result {
