@@ -62,6 +62,7 @@ import Testing
     @Test func hostileInputIsRefusedClearlyAndChangesNothing() throws {
         let setup = try Setup()
         let cli = setup.cli
+        defer { cli.removeDirectory() }
         let files = try hostileFiles(cli)
         let before = setup.state()
         defer { #expect(!FileManager.default.fileExists(atPath: files.newVault), "a refused init left a vault file") }

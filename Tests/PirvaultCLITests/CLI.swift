@@ -29,6 +29,9 @@ struct CLI {
     }
 
     var vaultPath: String { directory + "/vault.db" }
+
+    /// Removes the folder and everything in it (vault, logs, large test files).
+    func removeDirectory() { try? FileManager.default.removeItem(atPath: directory) }
     var keyPath: String { directory + "/vault.key" }
 
     /// A vault unlocked by a generated key file, with PIRVAULT_KEY_FILE set.

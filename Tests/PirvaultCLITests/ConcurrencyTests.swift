@@ -30,6 +30,7 @@ struct ConcurrencyTests {
     /// refused on the very next request, and no audit row lost on either side.
     @Test func cliWritersAgainstALoadedServer() throws {
         let cli = try CLI.withVault()
+        defer { cli.removeDirectory() }
         let loaded = try ServeTests().createClient(cli, "loaded", ["orders/*"])
         let server = try ServeTests.RunningServer(cli: cli)
         let acksPath = cli.directory + "/acks"

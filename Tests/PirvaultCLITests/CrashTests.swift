@@ -12,6 +12,7 @@ import Testing
     /// in the audit log: each token's jti, each gateway call's request id.
     @Test func serverKilledUnderLoadLosesNoAcknowledgedRequest() throws {
         let cli = try CLI.withVault()
+        defer { cli.removeDirectory() }
         let keys = try createInstances(cli, names: ["acme-orders", "globex-orders", "initech-orders"])
         let client = try serviceKeyCredentials(keys["acme-orders"]!)
         let seed = UInt64.random(in: 0..<UInt64.max)
@@ -66,6 +67,7 @@ import Testing
     /// one `instance.create` audit event (change and audit row commit together).
     @Test func instanceCreateKilledLeavesAConsistentVault() throws {
         let cli = try CLI.withVault()
+        defer { cli.removeDirectory() }
         let keys = try createInstances(cli, names: ["steady", "timing"])
         let tally = try killRepeatedly(cli, { ["instance", "create", "crash-\($0)", "--customer", "C"] }, timing: ["instance", "key", "timing"]) {
             cli.run("instance", "show", "crash-\($0)").code == 0
@@ -90,6 +92,7 @@ import Testing
     /// `credentials.rotate` events equals the number of rotations that took effect.
     @Test func credentialsRotateKilledLeavesAConsistentVault() throws {
         let cli = try CLI.withVault()
+        defer { cli.removeDirectory() }
         var keys = try createInstances(cli, names: ["rotated", "bystander"])
         var current = keys["rotated"]!
         let tally = try killRepeatedly(cli, { _ in ["credentials", "rotate", "rotated"] }, timing: ["credentials", "rotate", "bystander"]) { _ in
@@ -113,6 +116,7 @@ import Testing
     /// file and every secret and the signing key still decrypt.
     @Test func rotateVaultKeyKilledLeavesAConsistentVault() throws {
         let cli = try CLI.withVault()
+        defer { cli.removeDirectory() }
         let keys = try createInstances(cli, names: (0..<100).map { "customer-\($0)" })
         var rotations = 0
         let tally = try killRepeatedly(cli, { _ in ["keys", "rotate-vault-key"] }, timing: ["keys", "rotate-vault-key"]) { _ in

@@ -34,6 +34,7 @@ struct SecretHygieneTests {
     @Test func noSecretOrTokenAppearsInLogsErrorsExportsOrTheVaultFiles() throws {
         let s = Scenario()
         let cli = s.cli
+        defer { cli.removeDirectory() }
         s.cli.environment["LOG_LEVEL"] = "debug"
 
         // Unlock secrets: a passphrase, later replaced by a key file.
