@@ -4,7 +4,9 @@ import PackageDescription
 // Layers, bottom to top: CSodium / CSQLite (system libraries) → PirvaultCrypto
 // (libsodium wrappers) → PirvaultStore (SQLite, migrations, records; all SQL
 // lives here) → PirvaultCore (vault, instances, audit, policy) → PirvaultServer
-// (Hummingbird routes) → pirvault (CLI).
+// (Hummingbird routes) → pirvault (CLI). PirvaultHTTP (form and Authorization
+// header parsing) stays free of Hummingbird so it can be fuzzed without
+// building the server.
 let package = Package(
     name: "pirvault",
     platforms: [.macOS(.v14)],
@@ -43,10 +45,11 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
+        .target(name: "PirvaultHTTP", dependencies: ["PirvaultCrypto"]),
         .target(
             name: "PirvaultServer",
             dependencies: [
-                "PirvaultCore", "PirvaultCrypto", "PirvaultJSON",
+                "PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -75,7 +78,7 @@ let package = Package(
         .testTarget(
             name: "PirvaultServerTests",
             dependencies: [
-                "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultJSON",
+                "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
