@@ -5,13 +5,15 @@ import PackageDescription
 // (libsodium wrappers) → PirvaultStore (SQLite, migrations, records; all SQL
 // lives here) → PirvaultCore (vault, instances, audit, policy) → PirvaultServer
 // (Hummingbird routes) → pirvault (CLI). PirvaultHTTP (form and Authorization
-// header parsing) stays free of Hummingbird so it can be fuzzed without
-// building the server.
+// header parsing) has no Hummingbird, so the fuzz targets (Fuzz/, through
+// PirvaultFuzzHarness) build it without the server.
 let package = Package(
     name: "pirvault",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "pirvault", targets: ["pirvault"])
+        .executable(name: "pirvault", targets: ["pirvault"]),
+        // For the nested fuzzing package in Fuzz/.
+        .library(name: "PirvaultFuzzHarness", targets: ["PirvaultFuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -46,6 +48,10 @@ let package = Package(
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
         .target(name: "PirvaultHTTP", dependencies: ["PirvaultCrypto"]),
+        .target(
+            name: "PirvaultFuzzHarness",
+            dependencies: ["PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON", "PirvaultStore"]
+        ),
         .target(
             name: "PirvaultServer",
             dependencies: [
@@ -82,5 +88,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "PirvaultFuzzRegressionTests", dependencies: ["PirvaultFuzzHarness"]),
     ]
 )
