@@ -85,8 +85,10 @@ public struct FormData {
     private static func credentials(_ header: String, scheme: String) -> String? {
         let bytes = Array(header.utf8)
         let prefix = Array(scheme.utf8)
+        // ASCII case folding (| 0x20) applies to the letters only: folded, a
+        // NUL would pass for the space that ends the scheme.
         guard bytes.count > prefix.count,
-            zip(bytes, prefix).allSatisfy({ ($0 | 0x20) == $1 || ($0 == $1) })
+            zip(bytes, prefix).allSatisfy({ $0 == $1 || ($1 != 0x20 && $0 | 0x20 == $1) })
         else { return nil }
         var start = prefix.count
         var end = bytes.count
