@@ -6,8 +6,9 @@
 #
 # Targets: jwt form service-key time export (see docs/fuzzing.md). New
 # inputs the fuzzer finds stay in a scratch folder; with FUZZ_UPDATE_CORPUS=1
-# each target's corpus is replaced by a minimised merge of the old corpus and
-# them. A crash or broken invariant is written to Fuzz/crashes/<target>/ and
+# each target's corpus is replaced by a small set of the old corpus and them
+# that still reaches every code edge they reach (hit counts ignored, so the
+# committed corpus stays at tens of files). A crash or broken invariant is written to Fuzz/crashes/<target>/ and
 # makes the script exit 1; once fixed, move the file to Fuzz/regressions/<target>/
 # so `swift test` replays it forever.
 set -euo pipefail
@@ -53,18 +54,22 @@ for target in "${targets[@]}"; do
   mkdir -p "$crashes" "$work/$target"
   before=$(find "$crashes" -type f | wc -l)
   output="$work/$target.log"
-  # Swift's own crash reporter would make libFuzzer wait on every crash.
+  # New inputs go to the scratch folder (listed first); past findings are
+  # replayed too. Swift's own crash reporter would make libFuzzer wait on
+  # every crash.
+  corpora=("Fuzz/corpus/$target")
+  [[ ! -d "Fuzz/regressions/$target" ]] || corpora+=("Fuzz/regressions/$target")
   status=0
-  PIRVAULT_FUZZ_TARGET="$target" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
-    "$fuzzer" "$work/$target" "Fuzz/corpus/$target" $(ls -d "Fuzz/regressions/$target" 2>/dev/null) \
+  PIRVAULT_FUZZ_TARGET="$target" SWIFT_BACKTRACE=enable=no \
+    "$fuzzer" "$work/$target" "${corpora[@]}" \
     -max_total_time="$seconds" -max_len="$(max_len "$target")" -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$crashes/" -print_final_stats=1 >"$output" 2>&1 || status=$?
   found=$(($(find "$crashes" -type f | wc -l) - before))
   last=$(grep -E '^#[0-9]+' "$output" | tail -1 || true)
-  field() { sed -nE "s/.* $1: ([0-9]+).*/\1/p" <<<"$last"; }
-  stat() { sed -nE "s/^stat::$1: *([0-9]+).*/\1/p" "$output"; }
-  printf '%-12s %12s %8s %6s %7s %7s %8s\n' "$target" "$(stat number_of_executed_units)" \
-    "$(stat average_exec_per_sec)" "$(field cov)" "$(field ft)" "$(sed -nE 's/.* corp: ([0-9]+).*/\1/p' <<<"$last")" "$found"
+  progress() { sed -nE "s/.* $1: ([0-9]+).*/\1/p" <<<"$last"; }
+  final_stat() { sed -nE "s/^stat::$1: *([0-9]+).*/\1/p" "$output"; }
+  printf '%-12s %12s %8s %6s %7s %7s %8s\n' "$target" "$(final_stat number_of_executed_units)" \
+    "$(final_stat average_exec_per_sec)" "$(progress cov)" "$(progress ft)" "$(progress corp)" "$found"
   if ((status != 0 || found > 0)); then
     failed+=("$target")
     grep -v "ld.gold" "$output" | grep -E -A3 "ERROR|Fatal error|fatal error|SUMMARY|Test unit written" >&2 || tail -20 "$output" >&2
@@ -72,8 +77,9 @@ for target in "${targets[@]}"; do
   if [[ "${FUZZ_UPDATE_CORPUS:-}" == 1 ]]; then
     merged="$work/$target.merged"
     mkdir -p "$merged"
-    PIRVAULT_FUZZ_TARGET="$target" SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
-      "$fuzzer" -merge=1 -max_len="$(max_len "$target")" "$merged" "Fuzz/corpus/$target" "$work/$target" >/dev/null 2>&1
+    PIRVAULT_FUZZ_TARGET="$target" SWIFT_BACKTRACE=enable=no \
+      "$fuzzer" -set_cover_merge=1 -use_counters=0 -max_len="$(max_len "$target")" \
+      "$merged" "Fuzz/corpus/$target" "$work/$target" >/dev/null 2>&1
     rm -rf "Fuzz/corpus/$target"
     mv "$merged" "Fuzz/corpus/$target"
     echo "  corpus of $target: $(find "Fuzz/corpus/$target" -type f | wc -l) files"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Remakes Fuzz/fixture/ (the vault the jwt and export fuzz targets check
-# against) and the seed inputs in Fuzz/corpus/ that come from it, with the
-# real CLI: a vault with three instances, tokens they were issued (one of
-# them revoked), and an audit export. The key file is committed on purpose:
+# against) and the seed inputs in Fuzz/corpus/ that come from it (replacing
+# the jwt and export corpora, adding a service key), with the real CLI: a
+# vault with three instances, tokens they were issued (two of them revoked),
+# and an audit export. The key file is committed on purpose:
 # this vault holds nothing but fuzzing fixtures.
 #
 # The harness verifies tokens as of the fixture's last audit event, so the
@@ -32,7 +33,8 @@ valid=("$(issue "$work/orders.json")" "$(issue "$work/orders.json" --scope ESBMe
 revoked=("$(issue "$work/orders.json")" "$(issue "$work/opaque.json")")
 for token in "${revoked[@]}"; do "$pirvault" token revoke "$token" >/dev/null; done
 
-rm -rf "$fixture" "$corpus/jwt" "$corpus/export" "$corpus/service-key"
+# Seeds signed by the previous fixture vault would only be refused now.
+rm -rf "$fixture" "$corpus/jwt" "$corpus/export"
 mkdir -p "$fixture" "$corpus/jwt" "$corpus/export" "$corpus/service-key"
 "$pirvault" audit export --format jsonl --output "$fixture/export.jsonl"
 "$pirvault" audit public-key >"$fixture/audit-public-key.txt"

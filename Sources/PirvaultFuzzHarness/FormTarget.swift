@@ -36,11 +36,11 @@ enum FormTarget {
         }
     }
 
-    /// `scheme` in any case, then a space (RFC 9110 §11.4).
+    /// Lower-case `scheme` in any ASCII case, then a space (RFC 9110 §11.4).
     private static func hasScheme(_ header: String, _ scheme: String) -> Bool {
         let bytes = Array(header.utf8)
-        guard bytes.count > scheme.utf8.count, bytes[scheme.utf8.count] == 0x20 else { return false }
-        return String(decoding: bytes[..<scheme.utf8.count], as: UTF8.self).lowercased() == scheme
+        let lowered = bytes.prefix(scheme.utf8.count).map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }
+        return bytes.count > scheme.utf8.count && lowered.elementsEqual(scheme.utf8) && bytes[scheme.utf8.count] == 0x20
     }
 
     /// Percent-encodes every byte but RFC 3986's unreserved ones.
