@@ -4,12 +4,16 @@ import PackageDescription
 // Layers, bottom to top: CSodium / CSQLite (system libraries) → PirvaultCrypto
 // (libsodium wrappers) → PirvaultStore (SQLite, migrations, records; all SQL
 // lives here) → PirvaultCore (vault, instances, audit, policy) → PirvaultServer
-// (Hummingbird routes) → pirvault (CLI).
+// (Hummingbird routes) → pirvault (CLI). PirvaultHTTP (form and Authorization
+// header parsing) has no Hummingbird, so the fuzz targets (Fuzz/, through
+// PirvaultFuzzHarness) build it without the server.
 let package = Package(
     name: "pirvault",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "pirvault", targets: ["pirvault"])
+        .executable(name: "pirvault", targets: ["pirvault"]),
+        // For the nested fuzzing package in Fuzz/.
+        .library(name: "PirvaultFuzzHarness", targets: ["PirvaultFuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -43,10 +47,15 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
+        .target(name: "PirvaultHTTP", dependencies: ["PirvaultCrypto"]),
+        .target(
+            name: "PirvaultFuzzHarness",
+            dependencies: ["PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON", "PirvaultStore"]
+        ),
         .target(
             name: "PirvaultServer",
             dependencies: [
-                "PirvaultCore", "PirvaultCrypto", "PirvaultJSON",
+                "PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -75,9 +84,10 @@ let package = Package(
         .testTarget(
             name: "PirvaultServerTests",
             dependencies: [
-                "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultJSON",
+                "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "PirvaultFuzzRegressionTests", dependencies: ["PirvaultFuzzHarness"]),
     ]
 )

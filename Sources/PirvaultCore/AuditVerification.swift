@@ -107,6 +107,8 @@ public struct ExportVerificationReport: Sendable {
 public struct ExportVerifier {
     let verifier: NoteVerifier
 
+    private static let emptyExport = "the export is empty: its last line must be the checkpoint"
+
     public init(verifierKey: String) throws {
         guard let verifier = NoteVerifier(verifierKey: verifierKey) else {
             throw VaultError.invalidInput("the public key is not a signed-note verifier key (name+hash+base64); get it with 'pirvault audit public-key'")
@@ -119,9 +121,7 @@ public struct ExportVerifier {
     public func verify(lines: [ArraySlice<UInt8>]) -> ExportVerificationReport {
         var body = lines
         while let last = body.last, last.isEmpty { body.removeLast() }
-        guard let checkpointLine = body.popLast() else {
-            return ExportVerificationReport(problem: "the export is empty: its last line must be the checkpoint")
-        }
+        guard let checkpointLine = body.popLast() else { return ExportVerificationReport(problem: Self.emptyExport) }
         return verify(checkpointLine: checkpointLine) { each in
             for line in body { guard each(line) else { return } }
         }
@@ -142,6 +142,7 @@ public struct ExportVerifier {
             throw VaultError.invalidInput("cannot read export file \(path)")
         }
         while tail.last == 0x0A { tail.removeLast() }
+        if tail.isEmpty, tailLength == Int(info.st_size) { return ExportVerificationReport(problem: Self.emptyExport) }
         let checkpointStart = (tail.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
         guard checkpointStart > 0 || tailLength == Int(info.st_size) else {
             return ExportVerificationReport(problem: "the last line is not {\"checkpoint\": \"…\"}")

@@ -51,13 +51,16 @@ public struct ServiceKey: Sendable {
             throw VaultError.invalidInput(
                 "this is a certificate-type service key (it has a certificate, no clientsecret); pirvault stores client-secret keys only — create a key of type 'ClientId/Secret' instead")
         }
+        // An optional field may also be empty: `json` writes an absent url or
+        // createdate as "", and what it writes must import again.
         func string(_ name: String, required: Bool = true) throws -> String? {
             guard let value = fields[name] else {
                 if required { throw VaultError.invalidInput("the service key has no \"\(name)\" field") }
                 return nil
             }
-            guard let text = value.stringValue, !text.isEmpty, text.utf8.count <= 2048 else {
-                throw VaultError.invalidInput("the service key's \"\(name)\" must be a non-empty string")
+            guard let text = value.stringValue, !(required && text.isEmpty), text.utf8.count <= 2048 else {
+                throw VaultError.invalidInput(
+                    "the service key's \"\(name)\" must be a\(required ? " non-empty" : "") string of at most 2048 bytes")
             }
             return text
         }

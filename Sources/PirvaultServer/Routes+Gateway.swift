@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PirvaultCore
+import PirvaultHTTP
 import PirvaultJSON
 
 extension PirvaultServer {

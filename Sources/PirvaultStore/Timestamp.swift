@@ -110,6 +110,10 @@ public struct Timestamp: Comparable, Hashable, Sendable {
         let epoch = Int64(timegm(&parts))
         // timegm normalises 31 February into March: refuse dates that moved.
         guard parts.tm_mday == Int32(day), parts.tm_mon == Int32(month - 1) else { return nil }
-        microseconds = (epoch - Int64(offsetSeconds)) * 1_000_000 + Int64(micros)
+        // `rfc3339` writes four-digit years: refuse what an offset moves out of
+        // 0000–9999 (it would be written as another time, or not at all).
+        let seconds = epoch - Int64(offsetSeconds)
+        guard (-62_167_219_200...253_402_300_799).contains(seconds) else { return nil }
+        microseconds = seconds * 1_000_000 + Int64(micros)
     }
 }

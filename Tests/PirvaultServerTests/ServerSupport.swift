@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import PirvaultCore
 import PirvaultCrypto
+import PirvaultHTTP
 import PirvaultJSON
 import Testing
 

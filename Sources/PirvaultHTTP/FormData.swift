@@ -1,19 +1,20 @@
-import Foundation
 import PirvaultCrypto
 
 /// `application/x-www-form-urlencoded` parameters (form body and query
 /// string) and HTTP Basic credentials, parsed strictly.
-struct FormData {
-    private(set) var pairs: [(String, String)] = []
+public struct FormData {
+    public private(set) var pairs: [(String, String)] = []
 
-    struct Invalid: Error {
-        let description: String
+    public struct Invalid: Error {
+        public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
-    init() {}
+    public init() {}
 
     /// Parses `a=1&b=x+y%21`. Refuses bad percent-escapes and invalid UTF-8.
-    init(_ text: Substring) throws {
+    public init(_ text: Substring) throws {
         for part in text.split(separator: "&", omittingEmptySubsequences: true) {
             let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = Self.decode(kv[0]), let value = Self.decode(kv.count > 1 ? kv[1] : "") else {
@@ -23,10 +24,10 @@ struct FormData {
         }
     }
 
-    mutating func merge(_ other: FormData) { pairs += other.pairs }
+    public mutating func merge(_ other: FormData) { pairs += other.pairs }
 
     /// The one value of `name`; a parameter given twice is refused (RFC 6749 §3.2).
-    func single(_ name: String) throws -> String? {
+    public func single(_ name: String) throws -> String? {
         let values = pairs.filter { $0.0 == name }
         guard values.count <= 1 else { throw Invalid(description: "parameter '\(name)' is given more than once") }
         return values.first?.1
@@ -60,7 +61,7 @@ struct FormData {
     /// `Basic base64(id:secret)`. RFC 6749 §2.3.1 asks clients to form-encode
     /// id and secret first, but many send them raw (and real client ids hold
     /// `!` and `|`): values with a `%` are form-decoded, others taken as sent.
-    static func basicCredentials(_ header: String) -> (id: String, secret: String)? {
+    public static func basicCredentials(_ header: String) -> (id: String, secret: String)? {
         guard let encoded = credentials(header, scheme: "basic ") else { return nil }
         guard let decoded = PublicBase64.decode(encoded, .standard), let text = String(validating: decoded, as: UTF8.self),
             let colon = text.firstIndex(of: ":")
@@ -73,7 +74,7 @@ struct FormData {
     }
 
     /// `Bearer <token>`.
-    static func bearerToken(_ header: String) -> String? {
+    public static func bearerToken(_ header: String) -> String? {
         credentials(header, scheme: "bearer ")
     }
 
@@ -84,8 +85,10 @@ struct FormData {
     private static func credentials(_ header: String, scheme: String) -> String? {
         let bytes = Array(header.utf8)
         let prefix = Array(scheme.utf8)
+        // ASCII case folding (| 0x20) applies to the letters only: folded, a
+        // NUL would pass for the space that ends the scheme.
         guard bytes.count > prefix.count,
-            zip(bytes, prefix).allSatisfy({ ($0 | 0x20) == $1 || ($0 == $1) })
+            zip(bytes, prefix).allSatisfy({ $0 == $1 || ($1 != 0x20 && $0 | 0x20 == $1) })
         else { return nil }
         var start = prefix.count
         var end = bytes.count
