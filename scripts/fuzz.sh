@@ -8,7 +8,7 @@
 # inputs the fuzzer finds stay in a scratch folder; with FUZZ_UPDATE_CORPUS=1
 # each target's corpus is replaced by a small set of the old corpus and them
 # that still reaches every code edge they reach (hit counts ignored, so the
-# committed corpus stays at tens of files). A crash or broken invariant is written to Fuzz/crashes/<target>/ and
+# committed corpus stays small: about a hundred files per target at most). A crash or broken invariant is written to Fuzz/crashes/<target>/ and
 # makes the script exit 1; once fixed, move the file to Fuzz/regressions/<target>/
 # so `swift test` replays it forever.
 set -euo pipefail
