@@ -68,8 +68,8 @@ import Testing
     @Test func instanceCreateKilledLeavesAConsistentVault() throws {
         let cli = try CLI.withVault()
         defer { cli.removeDirectory() }
-        let keys = try createInstances(cli, names: ["steady", "timing"])
-        let tally = try killRepeatedly(cli, { ["instance", "create", "crash-\($0)", "--customer", "C"] }, timing: ["instance", "key", "timing"]) {
+        let keys = try createInstances(cli, names: ["steady"])
+        let tally = try killRepeatedly(cli, { ["instance", "create", "crash-\($0)", "--customer", "C"] }, timing: ["instance", "create", "timing", "--customer", "C"]) {
             cli.run("instance", "show", "crash-\($0)").code == 0
         }
         let list = try #require(try parseJSON(cli.run("instance", "list", "--json").stdout) as? [[String: Any]])
