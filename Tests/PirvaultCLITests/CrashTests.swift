@@ -54,9 +54,7 @@ import Testing
         #expect(lostTokens.isEmpty, "seed \(seed): acknowledged tokens missing from the audit log: \(lostTokens.prefix(5))")
         #expect(lostCalls.isEmpty, "seed \(seed): acknowledged calls missing from the audit log: \(lostCalls.prefix(5))")
 
-        let verify = cli.run("audit", "verify")
-        #expect(verify.code == 0, "\(verify.stderr)")
-        try expectInstancesIntact(cli, keys)
+        try expectVaultIntact(cli, keys)
         print(
             "crash test (seed \(seed)): \(Self.kills) SIGKILLs survived; \(tokens.count) tokens and \(calls.count) calls acknowledged,"
                 + " 0 missing from \(issued.count + called.count) audit rows; load client: \(summary)")
@@ -77,13 +75,9 @@ import Testing
         let creations = try auditRows(cli, event: "instance.create").compactMap { $0["instance"] as? String }
         #expect(creations.sorted() == names.sorted(), "every instance has exactly one instance.create event, and no event lacks its instance")
         for name in names where keys[name] == nil {
-            let key = cli.run("instance", "key", name)
-            #expect(key.code == 0, "\(name): \(key.stderr)")
-            let secret = try serviceKeyCredentials(key.stdout)
-            #expect(cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n").code == 0, "\(name)'s secret does not authenticate")
+            _ = try currentServiceKey(cli, name)
         }
-        #expect(cli.run("audit", "verify").code == 0)
-        try expectInstancesIntact(cli, keys)
+        try expectVaultIntact(cli, keys)
         print("instance create: \(tally)")
     }
 
@@ -96,18 +90,14 @@ import Testing
         var keys = try createInstances(cli, names: ["rotated", "bystander"])
         var current = keys["rotated"]!
         let tally = try killRepeatedly(cli, { _ in ["credentials", "rotate", "rotated"] }, timing: ["credentials", "rotate", "bystander"]) { _ in
-            let key = cli.run("instance", "key", "rotated")
-            #expect(key.code == 0, "\(key.stderr)")
-            let secret = try serviceKeyCredentials(key.stdout)
-            #expect(cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n").code == 0, "the current secret does not authenticate")
-            defer { current = key.stdout }
-            return key.stdout != current
+            let key = try currentServiceKey(cli, "rotated")
+            defer { current = key }
+            return key != current
         }
         keys["rotated"] = current
         keys["bystander"] = cli.run("instance", "key", "bystander").stdout
         #expect(try auditRows(cli, event: "credentials.rotate").count == tally.committed + 1)
-        #expect(cli.run("audit", "verify").code == 0)
-        try expectInstancesIntact(cli, keys)
+        try expectVaultIntact(cli, keys)
         print("credentials rotate: \(tally)")
     }
 
@@ -125,8 +115,7 @@ import Testing
             defer { rotations = count }
             return count > rotations
         }
-        #expect(cli.run("audit", "verify").code == 0)
-        try expectInstancesIntact(cli, keys)
+        try expectVaultIntact(cli, keys)
         print("keys rotate-vault-key: \(tally)")
     }
 
@@ -190,16 +179,25 @@ import Testing
         return try #require(try parseJSON(listed.stdout) as? [[String: Any]])
     }
 
-    /// Every instance still exists, its service key decrypts to exactly what
-    /// it was, and its secret still obtains a token.
-    func expectInstancesIntact(_ cli: CLI, _ keys: [String: String]) throws {
+    /// The audit log verifies, and every instance still exists, its service
+    /// key decrypts to exactly what it was, and its secret still obtains a token.
+    func expectVaultIntact(_ cli: CLI, _ keys: [String: String]) throws {
+        let verify = cli.run("audit", "verify")
+        #expect(verify.code == 0, "\(verify.stderr)")
         for (name, serviceKey) in keys {
-            let key = cli.run("instance", "key", name)
-            #expect(key.code == 0 && key.stdout == serviceKey, "\(name) lost or changed: \(key.stderr)")
-            let secret = try serviceKeyCredentials(serviceKey)
-            let token = cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n")
-            #expect(token.code == 0, "\(name): \(token.stderr)")
+            #expect(try currentServiceKey(cli, name) == serviceKey, "\(name) changed")
         }
+    }
+
+    /// The instance's service key as `instance key` prints it, after checking
+    /// that it decrypts and that its secret obtains a token.
+    func currentServiceKey(_ cli: CLI, _ name: String) throws -> String {
+        let key = cli.run("instance", "key", name)
+        guard key.code == 0 else { throw CLI.CLIError("\(name) lost or unreadable: \(key.stderr)") }
+        let secret = try serviceKeyCredentials(key.stdout)
+        let token = cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n")
+        #expect(token.code == 0, "\(name)'s secret does not authenticate: \(token.stderr)")
+        return key.stdout
     }
 }
 
