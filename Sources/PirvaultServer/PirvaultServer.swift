@@ -114,6 +114,11 @@ public final class PirvaultServer: Sendable {
             let elapsed = ContinuousClock.now - started
             return elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         }
+
+        /// The audit event of an OAuth endpoint call, denied until the handler decides otherwise.
+        func oauthEvent(_ name: String, at time: Timestamp) -> AuditEvent {
+            AuditEvent(time: time, event: name, outcome: .denied, method: "POST", remoteAddress: remoteAddress, requestID: requestID)
+        }
     }
 
     /// Common request handling: limits, the cache refresh, latency metrics,

@@ -72,9 +72,7 @@ extension PirvaultServer {
 
     func token(_ request: Request, _ call: Call) async throws -> Reply {
         let now = clock.now()
-        var event = AuditEvent(
-            time: now, event: "token.issue", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
-            requestID: call.requestID)
+        var event = call.oauthEvent("token.issue", at: now)
         func deny(_ code: String, _ reason: String, client: ClientState?, headers: HTTPFields = [:]) async throws -> Reply {
             var reply = oauthError(code, code == "invalid_client" ? "client authentication failed" : reason)
             for field in headers { reply.headers.append(field) }
@@ -189,10 +187,7 @@ extension PirvaultServer {
     // MARK: POST /oauth/introspect (RFC 7662)
 
     func introspect(_ request: Request, _ call: Call) async throws -> Reply {
-        let now = clock.now()
-        var event = AuditEvent(
-            time: now, event: "token.introspect", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
-            requestID: call.requestID)
+        var event = call.oauthEvent("token.introspect", at: clock.now())
         let caller: ClientState
         let decision: AccessDecision
         switch try await authenticatedTokenCall(request, call, &event) {
@@ -224,10 +219,7 @@ extension PirvaultServer {
     // MARK: POST /oauth/revoke (RFC 7009)
 
     func revoke(_ request: Request, _ call: Call) async throws -> Reply {
-        let now = clock.now()
-        var event = AuditEvent(
-            time: now, event: "token.revoke", outcome: .denied, method: "POST", remoteAddress: call.remoteAddress,
-            requestID: call.requestID)
+        var event = call.oauthEvent("token.revoke", at: clock.now())
         let caller: ClientState
         let decision: AccessDecision
         switch try await authenticatedTokenCall(request, call, &event) {
