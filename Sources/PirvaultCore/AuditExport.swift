@@ -80,17 +80,22 @@ extension Vault {
             }
             buffer += "]}\n".utf8
             count += 1
-            if buffer.count >= 1 << 20 {
-                try write(buffer)
-                buffer.removeAll(keepingCapacity: true)
-                progress?(record.seq + 1, checkpoint.treeSize)
-            }
+            try Self.flushIfFull(&buffer, write: write) { progress?(record.seq + 1, checkpoint.treeSize) }
         }
         buffer += JSONValue.object([("checkpoint", .string(checkpoint.note))]).compactString().utf8
         buffer.append(0x0A)
         try write(buffer)
         progress?(checkpoint.treeSize, checkpoint.treeSize)
         return AuditExportResult(events: count, treeSize: checkpoint.treeSize)
+    }
+
+    /// Hands the buffer to `write` once it holds 1 MiB (exports stream in
+    /// such pieces, whatever their size) and then reports progress.
+    private static func flushIfFull(_ buffer: inout [UInt8], write: ([UInt8]) throws -> Void, flushed: () -> Void) throws {
+        guard buffer.count >= 1 << 20 else { return }
+        try write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+        flushed()
     }
 
     static let csvColumns = [
@@ -114,11 +119,7 @@ extension Vault {
             buffer += cells.map { Self.csvCell($0 ?? "") }.joined(separator: ",").utf8
             buffer += "\r\n".utf8
             count += 1
-            if buffer.count >= 1 << 20 {
-                try write(buffer)
-                buffer.removeAll(keepingCapacity: true)
-                progress?(record.seq + 1, checkpoint.treeSize)
-            }
+            try Self.flushIfFull(&buffer, write: write) { progress?(record.seq + 1, checkpoint.treeSize) }
         }
         try write(buffer)
         return AuditExportResult(events: count, treeSize: checkpoint.treeSize)
