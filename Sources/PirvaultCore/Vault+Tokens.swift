@@ -67,13 +67,18 @@ extension Vault {
         return try result.get()
     }
 
+    /// The shared authorization decision for `token` (and `flow`) as of `now`,
+    /// read straight from the store and not audited (`verifyToken` audits it).
+    public func decide(token: String, flow: String?, authority: TokenAuthority, at now: Timestamp) throws -> AccessDecision {
+        try storeOperation { try authority.decide(token: token, flow: flow, state: StoreAuthorizationState(store: store, now: now), now: now) }
+    }
+
     /// The shared authorization decision for `token` (and `flow`), audited as `token.verify`.
     public func verifyToken(_ token: String, flow: String?, issuer: String = TokenAuthority.defaultIssuer) throws -> AccessDecision {
         let authority = tokenAuthority(issuer: issuer)
         return try write {
             let now = clock.now()
-            let decision = try authority.decide(
-                token: token, flow: flow, state: StoreAuthorizationState(store: store, now: now), now: now)
+            let decision = try decide(token: token, flow: flow, authority: authority, at: now)
             let client = decision.token?.client
             try audit(
                 AuditEvent(

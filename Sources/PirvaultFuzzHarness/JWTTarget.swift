@@ -1,11 +1,11 @@
 import Foundation
 import PirvaultCore
-import PirvaultCrypto
 import PirvaultStore
 
-/// Feeds tokens to `TokenAuthority.decide`, the decision behind `token
-/// verify`, introspection and the gateway, over a copy of the fixture vault
-/// at the moment its tokens were issued. Input: a token, optionally followed
+/// Feeds tokens to `Vault.decide` — `TokenAuthority.decide`, the decision
+/// behind `token verify`, introspection and the gateway, over the store as
+/// the CLI reads it — on a copy of the fixture vault at the moment its
+/// tokens were issued. Input: a token, optionally followed
 /// by a newline and a flow path.
 ///
 /// Invariants: the verifier decides (a storage error on a read-only vault is
@@ -17,8 +17,8 @@ final class JWTTarget: @unchecked Sendable {
     // a time (libFuzzer's loop, or the serialized regression suite).
     static let shared = JWTTarget()
 
+    private let vault: Vault
     private let authority: TokenAuthority
-    private let state: VaultState
     private let now: Timestamp
     private let validTokens: Set<[UInt8]>
 
@@ -38,10 +38,9 @@ final class JWTTarget: @unchecked Sendable {
                 newest = $0.time
             }
             guard let now = newest else { fatalError("the fuzz fixture vault has no audit events") }
-            let vault = try Vault.open(at: vaultPath, unlock: .keyFile(key), clock: Clock { now })
+            vault = try Vault.open(at: vaultPath, unlock: .keyFile(key), clock: Clock { now })
             self.now = now
             authority = vault.tokenAuthority()
-            state = try VaultState(vault: vault)
         } catch {
             fatalError("cannot open the fuzz fixture vault: \(error)")
         }
@@ -57,7 +56,7 @@ final class JWTTarget: @unchecked Sendable {
 
     private func decide(_ token: String, flow: String?) -> AccessDecision {
         do {
-            return try authority.decide(token: token, flow: flow, state: state, now: now)
+            return try vault.decide(token: token, flow: flow, authority: authority, at: now)
         } catch {
             fatalError("the verifier failed on the fixture vault: \(error)")
         }
@@ -70,7 +69,7 @@ final class JWTTarget: @unchecked Sendable {
         let flow = parts.count > 1 ? String(parts[1]) : nil
         let decision: AccessDecision
         do {
-            decision = try authority.decide(token: token, flow: flow, state: state, now: now)
+            decision = try vault.decide(token: token, flow: flow, authority: authority, at: now)
         } catch {
             throw InvariantViolation("the verifier threw instead of deciding: \(error)")
         }
@@ -81,24 +80,4 @@ final class JWTTarget: @unchecked Sendable {
             throw InvariantViolation("accepted a token the vault did not issue: \(token.debugDescription)")
         }
     }
-}
-
-/// The vault's authorization state read through its public API, keys and
-/// revocations loaded once, like the server's cache.
-private struct VaultState: AuthorizationState {
-    let vault: Vault
-    let keys: [String: Ed25519PublicKey]
-    let revoked: Set<String>
-
-    init(vault: Vault) throws {
-        self.vault = vault
-        keys = Dictionary(try vault.publishedKeys().map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first })
-        revoked = try vault.revokedTokenIDs()
-    }
-
-    func client(clientID: String) throws -> ClientState? { try vault.clientState(clientID: clientID) }
-    func client(instanceID: Int64) throws -> ClientState? { try vault.clientState(instanceID: instanceID) }
-    func isRevoked(jti: String) throws -> Bool { revoked.contains(jti) }
-    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? { try vault.opaqueToken(hash: hash) }
-    func publicKey(kid: String) throws -> Ed25519PublicKey? { keys[kid] }
 }
