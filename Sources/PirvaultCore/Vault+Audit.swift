@@ -19,8 +19,9 @@ extension Vault {
 }
 
 extension Vault {
-    /// Changes whenever another connection commits anything (cheap: no I/O).
-    public func dataVersion() throws -> Int64 { try storeOperation { try store.dataVersion() } }
+    /// Changes whenever another session commits anything, where the backend
+    /// can tell without a round trip; nil where it cannot (PostgreSQL).
+    public func commitCounter() throws -> Int64? { try storeOperation { try store.commitCounter() } }
 
     /// Changes whenever something a server caches changes (see migration 0004).
     public func stateVersion() throws -> Int64 { try storeOperation { try store.stateVersion() } }

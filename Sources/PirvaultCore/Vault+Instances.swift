@@ -255,6 +255,6 @@ extension Vault {
                     time: clock.now(), event: "instance.delete", outcome: .allowed, reason: "data key destroyed",
                     customer: record.customer, instance: record.name, clientID: record.clientID))
         }
-        try storeOperation { try store.checkpointAndTruncateWAL() }
+        try storeOperation { try store.scrubDeletedRows() }
     }
 }

@@ -3,7 +3,7 @@ import PirvaultStore
 
 /// Authorization state read straight from the store (the CLI's view).
 struct StoreAuthorizationState: AuthorizationState {
-    let store: VaultStore
+    let store: any VaultStore
     let now: Timestamp
 
     func client(clientID: String) throws -> ClientState? {

@@ -10,7 +10,7 @@ import PirvaultStore
 /// instance's client secrets. Every sealed value's associated data names the
 /// vault, table, row and column it belongs to.
 public final class Vault {
-    let store: VaultStore
+    let store: any VaultStore
     public let vaultID: String
     /// Replaced by `rotateVaultKey`.
     var vaultKey: SealingKey
@@ -22,10 +22,10 @@ public final class Vault {
     /// When `write` adds a checkpoint to the audit log.
     public var checkpointPolicy = CheckpointPolicy()
 
-    public var path: String { store.path }
+    public var path: String { store.location }
 
     private init(
-        store: VaultStore, vaultID: String, vaultKey: SealingKey, unlockKey: SealingKey,
+        store: any VaultStore, vaultID: String, vaultKey: SealingKey, unlockKey: SealingKey,
         unlockMethod: VaultHeaderRecord.UnlockMethod, verifier: SecretVerifier, clock: Clock
     ) {
         self.store = store
@@ -54,7 +54,7 @@ public final class Vault {
             createdAt: now.rfc3339)
         var vault: Vault? = nil
         _ = try storeOperation {
-            try VaultStore.create(at: path, header: header) { store in
+            try VaultStores.create(path, header: header) { store in
                 let created = Vault(
                     store: store, vaultID: vaultID, vaultKey: vaultKey, unlockKey: newUnlock.key,
                     unlockMethod: newUnlock.method, verifier: try SecretVerifier(key: verifierKey), clock: clock)
@@ -72,7 +72,7 @@ public final class Vault {
     /// Opens and unlocks the vault at `path`. A wrong key file or passphrase
     /// throws `VaultError.unlockFailed` and leaves a `vault.unlock` audit row.
     public static func open(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
-        let store = try storeOperation { try VaultStore.open(at: path) }
+        let store = try storeOperation { try VaultStores.open(path) }
         let header = try storeOperation { try store.header() }
         let unlockKey: SealingKey
         switch (unlock, header.unlockMethod) {
@@ -125,7 +125,7 @@ public final class Vault {
     /// (a server reads on one and writes on the other), without unlocking again.
     public func openAnotherConnection() throws -> Vault {
         Vault(
-            store: try storeOperation { try VaultStore.open(at: store.path) }, vaultID: vaultID, vaultKey: vaultKey,
+            store: try storeOperation { try store.openAnother() }, vaultID: vaultID, vaultKey: vaultKey,
             unlockKey: unlockKey, unlockMethod: unlockMethod, verifier: verifier, clock: clock)
     }
 
@@ -134,7 +134,7 @@ public final class Vault {
         try Self.append(event, to: store)
     }
 
-    static func append(_ event: AuditEvent, to store: VaultStore) throws {
+    static func append(_ event: AuditEvent, to store: any VaultStore) throws {
         var event = event
         event.seq = try store.auditLogSize()
         try store.appendAudit(event.record)

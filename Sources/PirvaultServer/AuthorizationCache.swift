@@ -4,14 +4,15 @@ import Synchronization
 
 /// The server's view of the vault: clients, published keys, revocations and
 /// the signing key, cached in memory. Before each request `refresh()` asks
-/// SQLite whether another connection committed (`PRAGMA data_version`, no
-/// I/O) and, only if the vault's state version moved (a CLI change, not an
-/// audit append), drops the cache — so a revocation or rotation made with
-/// the CLI is enforced on the very next request.
+/// the store whether another session committed (SQLite's `data_version`, no
+/// I/O; PostgreSQL has no such signal, so it reads the state version) and,
+/// only if the vault's state version moved (a CLI change, not an audit
+/// append), drops the cache — so a revocation or rotation made with the CLI
+/// or on another node is enforced on the very next request.
 final class AuthorizationCache: Sendable {
     private struct Inner {
         let vault: Vault
-        var dataVersion: Int64 = .min
+        var commitCounter: Int64?
         var stateVersion: Int64 = .min
         var clients: [String: ClientState?] = [:]
         var keys: [String: Ed25519PublicKey] = [:]
@@ -31,9 +32,10 @@ final class AuthorizationCache: Sendable {
 
     func refresh() throws {
         try inner.withLock { state in
-            let dataVersion = try state.vault.dataVersion()
-            guard dataVersion != state.dataVersion else { return }
-            state.dataVersion = dataVersion
+            if let counter = try state.vault.commitCounter() {
+                guard counter != state.commitCounter else { return }
+                state.commitCounter = counter
+            }
             let stateVersion = try state.vault.stateVersion()
             guard stateVersion != state.stateVersion else { return }
             state.stateVersion = stateVersion

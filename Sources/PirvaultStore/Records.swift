@@ -203,3 +203,20 @@ public struct OpaqueTokenRecord: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 }
+
+/// A stored signed tree head.
+public struct CheckpointRecord: Sendable, Equatable {
+    public var treeSize: Int64
+    public var rootHash: [UInt8]
+    public var frontier: [UInt8]
+    public var note: String
+    public var createdAt: Timestamp
+
+    public init(treeSize: Int64, rootHash: [UInt8], frontier: [UInt8], note: String, createdAt: Timestamp) {
+        self.treeSize = treeSize
+        self.rootHash = rootHash
+        self.frontier = frontier
+        self.note = note
+        self.createdAt = createdAt
+    }
+}

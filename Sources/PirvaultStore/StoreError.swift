@@ -10,6 +10,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(path: String, problem: String)
     case corrupt(what: String)
     case sqlite(code: Int32, message: String)
+    /// The database server cannot be reached (or the connection was lost).
+    case unavailable(String, problem: String)
+    /// The database server refused or failed an operation.
+    case postgres(String)
+    /// `init` or `vault copy` was pointed at a database that already holds tables.
+    case databaseNotEmpty(String, holdsVault: Bool)
 
     public var description: String {
         switch self {
@@ -31,6 +37,14 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the vault is damaged: \(what); restore it from a backup"
         case .sqlite(let code, let message):
             return "vault storage error (SQLite \(code)): \(message)"
+        case .unavailable(let target, let problem):
+            return "cannot reach the vault database at \(target): \(problem); check that PostgreSQL runs and accepts connections, then retry"
+        case .postgres(let message):
+            return message
+        case .databaseNotEmpty(let target, let holdsVault):
+            return holdsVault
+                ? "a vault already exists at \(target); refusing to overwrite it — choose an empty database"
+                : "the database at \(target) holds tables that are not a pirvault vault; refusing to use it — choose an empty database"
         }
     }
 }

@@ -1,121 +1,202 @@
 import Foundation
 
-/// The vault's storage: one SQLite file in WAL mode. Every SQL statement of
-/// pirvault lives in this type and its extensions, behind methods that take
-/// and return records, so another backend can replace it.
+/// The vault's storage, behind one interface with two implementations: the
+/// embedded SQLite file (`SQLiteStore`, the default) and a PostgreSQL database
+/// shared by several nodes (`PostgresStore`). Every SQL statement of pirvault
+/// lives in those two types; the domain layer sees only records.
 ///
-/// A `VaultStore` is one connection; use it from one thread at a time.
-public final class VaultStore {
-    let db: Connection
+/// The interface is synchronous and one store is one database session: use it
+/// from one thread at a time. Sealed columns arrive sealed and leave sealed —
+/// a store never sees a key or a secret in the clear.
+///
+/// Every method throws `StoreError`. Methods that change data must run inside
+/// `write`; reads outside a transaction each see their own snapshot.
+public protocol VaultStore: AnyObject {
+    /// Where the vault lives, for messages: a file path or a URL without password.
+    var location: String { get }
 
-    public var path: String { db.path }
-
-    private init(_ db: Connection) { self.db = db }
-
-    /// Creates a new vault file (mode 0600; refuses to overwrite anything),
-    /// applies the schema and writes the header, all in one transaction: a
-    /// crash leaves either no vault or a complete one.
-    /// `then` runs inside that transaction (to write the first audit row).
-    public static func create(
-        at path: String, header: VaultHeaderRecord, migrations: [Migration] = Migration.embedded,
-        then: (VaultStore) throws -> Void = { _ in }
-    ) throws -> VaultStore {
-        let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            if errno == EEXIST { throw StoreError.vaultExists(path: path) }
-            throw StoreError.io(path: path, problem: String(cString: strerror(errno)))
-        }
-        close(fd)
-        do {
-            let db = try Connection(path: path)
-            let store = VaultStore(db)
-            try db.writeTransaction {
-                try Migrator(migrations: migrations).applyPending(db)
-                try db.run(
-                    """
-                    INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
-                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [.text(header.vaultID), .text(header.unlockMethod.rawValue),
-                     header.kdfSalt == nil ? .null : .text("argon2id13"),
-                     header.kdfOpslimit.map(SQLValue.integer) ?? .null,
-                     header.kdfMemlimit.map(SQLValue.integer) ?? .null,
-                     header.kdfSalt.map(SQLValue.blob) ?? .null,
-                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt)])
-                try then(store)
-            }
-            return store
-        } catch {
-            for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-            throw error
-        }
-    }
-
-    /// Opens an existing vault and brings its schema up to date.
-    public static func open(at path: String, migrations: [Migration] = Migration.embedded) throws -> VaultStore {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw StoreError.vaultMissing(path: path) }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw StoreError.io(path: path, problem: "not a regular file")
-        }
-        let db = try Connection(path: path)
-        try Migrator(migrations: migrations).migrate(db)
-        return VaultStore(db)
-    }
+    /// The backend's name as `vault info` prints it: `sqlite` or `postgresql`.
+    var backend: String { get }
 
     /// Runs `body` in one write transaction: all of its changes land, or none.
-    public func write<T>(_ body: () throws -> T) throws -> T {
-        try db.writeTransaction(body)
-    }
+    /// Nested calls join the outermost transaction. Writers are serialised.
+    func write<T>(_ body: () throws -> T) throws -> T
 
     /// Runs `body` against one consistent snapshot.
-    public func read<T>(_ body: () throws -> T) throws -> T {
-        try db.readTransaction(body)
-    }
+    func read<T>(_ body: () throws -> T) throws -> T
 
-    /// A number that changes whenever another connection commits to the vault:
-    /// a cheap way for a long-running process to notice CLI changes.
-    public func dataVersion() throws -> Int64 { try db.dataVersion() }
+    /// A number that changes whenever another session commits, if the backend
+    /// can tell without a round trip (SQLite's `data_version`); nil if it
+    /// cannot, and callers then ask `stateVersion()`.
+    func commitCounter() throws -> Int64?
 
-    /// Moves the WAL's content into the database file and empties the WAL, so
-    /// bytes freed by a delete (zeroed by `secure_delete`) leave the WAL too.
-    public func checkpointAndTruncateWAL() throws {
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    }
+    /// Bumped whenever instances, credentials, signing keys or revocations
+    /// change (not by audit appends): what a server's cache depends on.
+    func stateVersion() throws -> Int64
+
+    /// Makes the bytes of deleted rows unreadable from the database's own
+    /// files (crypto-shredding's last step). Call outside a transaction.
+    func scrubDeletedRows() throws
+
+    /// The applied schema version.
+    func schemaVersion() throws -> Int
+
+    /// A new, independent session to the same vault (a server reads on one
+    /// and writes on another).
+    func openAnother() throws -> any VaultStore
 
     // MARK: Header
 
-    public func header() throws -> VaultHeaderRecord {
-        let rows = try db.query(
-            """
-            SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
-                   sealed_verifier_key, created_at
-            FROM vault_header WHERE singleton = 1
-            """
-        ) { row -> VaultHeaderRecord in
-            guard let method = VaultHeaderRecord.UnlockMethod(rawValue: row.string(1)) else {
-                throw StoreError.corrupt(what: "unknown unlock method in the vault header")
-            }
-            return VaultHeaderRecord(
-                vaultID: row.string(0), unlockMethod: method, kdfOpslimit: row.optionalInt(2),
-                kdfMemlimit: row.optionalInt(3), kdfSalt: row.blob(4), sealedVaultKey: row.blob(5) ?? [],
-                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7))
-        }
-        guard let header = rows.first else { throw StoreError.notAVault(path: db.path) }
-        return header
-    }
+    func header() throws -> VaultHeaderRecord
+
+    /// Replaces how the vault key is unlocked (a passphrase or key-file change).
+    func updateUnlock(
+        method: VaultHeaderRecord.UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
+        sealedVaultKey: [UInt8]) throws
+
+    func updateSealedVaultKeys(sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8]) throws
+
+    // MARK: Instances and credentials
+
+    /// Inserts `record` (creating its customer on first use) and returns its
+    /// id. `sealDataKey` receives the new row id and returns the data key
+    /// sealed and bound to it.
+    func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64
+
+    func instance(named name: String) throws -> InstanceRecord?
+    func instance(clientID: String) throws -> InstanceRecord?
+    func instance(id: Int64) throws -> InstanceRecord?
+
+    /// Calls `body` for each instance (of one customer, or all), ordered by
+    /// customer then name, without holding them all in memory.
+    func forEachInstance(customer: String?, _ body: (InstanceRecord) throws -> Void) throws
+
+    func instanceCount() throws -> Int
+
+    /// Writes the mutable fields of `record` (everything but identity,
+    /// customer, client id, origin and data key).
+    func updateInstance(_ record: InstanceRecord) throws
+
+    /// Deletes the instance, its credentials, opaque tokens and sealed data key.
+    func deleteInstance(id: Int64) throws
+
+    /// Every instance's id and sealed data key, for re-wrapping.
+    func sealedDataKeys() throws -> [(instanceID: Int64, name: String, sealed: [UInt8])]
+
+    func updateSealedDataKey(instanceID: Int64, sealed: [UInt8]) throws
+
+    /// The longest token lifetime of any instance, in seconds (0 with none).
+    func maximumTokenTTL() throws -> Int
+
+    /// Inserts a credential; `sealSecret` receives the new row id and returns
+    /// the secret sealed and bound to it.
+    func insertCredential(
+        instanceID: Int64, verifier: [UInt8], createdAt: String, sealSecret: (Int64) -> [UInt8]) throws -> Int64
+
+    /// The instance's credentials, newest first.
+    func credentials(instanceID: Int64) throws -> [CredentialRecord]
+
+    func credential(id: Int64) throws -> CredentialRecord?
+
+    /// Sets when a credential stops working (the end of a rotation's grace period).
+    func expireCredential(id: Int64, at time: Timestamp) throws
+
+    /// Deletes the instance's credentials that expired before `time`.
+    func deleteExpiredCredentials(instanceID: Int64, before time: Timestamp) throws
+
+    // MARK: Tokens
+
+    /// Records a single revoked token (kept until it would have expired anyway).
+    func revokeToken(jti: String, instanceID: Int64?, at time: Timestamp, expiresAt: Timestamp) throws
+
+    func isTokenRevoked(jti: String) throws -> Bool
+
+    /// Every revoked jti that has not expired yet.
+    func revokedTokenIDs(at now: Timestamp) throws -> Set<String>
+
+    /// Forgets revocations and opaque tokens of tokens that have expired anyway.
+    func purgeExpiredTokens(before time: Timestamp) throws
+
+    func insertOpaqueToken(_ record: OpaqueTokenRecord) throws
+    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord?
+
+    // MARK: Signing keys
+
+    /// Inserts a new active signing key; `sealPrivateKey` receives the row id.
+    @discardableResult
+    func insertSigningKey(
+        kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]) throws -> Int64
+
+    func activeSigningKey() throws -> SigningKeyRecord?
+
+    /// The active key and every retired key still published at `now`, newest first.
+    func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord]
+
+    func allSigningKeys() throws -> [SigningKeyRecord]
+
+    /// Retires the active key, keeping it published until `publishedUntil`.
+    func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws
+
+    func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws
+
+    // MARK: Audit log
+
+    /// The number of audit events (the tree size): the next leaf index.
+    func auditLogSize() throws -> Int64
+
+    /// Appends one audit row at `record.seq`, which must be the next leaf
+    /// index (`auditLogSize()`). Call inside the transaction of the change it
+    /// records, so both land together.
+    func appendAudit(_ record: AuditRecord) throws
+
+    /// Calls `body` for each audit row that `filter` selects, in its order.
+    /// Pruned rows (no body left) are selected only with `includePruned`.
+    func forEachAuditEvent(_ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void) throws
+
+    /// Calls `body` with (seq, leaf hash, canonical bytes or nil if pruned)
+    /// for every event with `from <= seq < to`, in order.
+    func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, [UInt8], [UInt8]?) throws -> Void) throws
+
+    /// Deletes the bodies of events before `time`, keeping seq, time and leaf
+    /// hash (so checkpoints and proofs still verify). Returns how many.
+    func pruneAuditBodies(before time: Timestamp) throws -> Int
+
+    func insertCheckpoint(_ record: CheckpointRecord) throws
+    func latestCheckpoint() throws -> CheckpointRecord?
+
+    /// Every checkpoint, oldest first.
+    func checkpoints() throws -> [CheckpointRecord]
+
+    func auditSigningKey() throws -> (publicKey: [UInt8], sealedPrivateKey: [UInt8])?
+    func insertAuditSigningKey(publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp) throws
+    func updateSealedAuditKey(_ sealed: [UInt8]) throws
 }
 
 extension VaultStore {
-    /// Bumped by triggers whenever instances, credentials, signing keys or
-    /// revocations change (not by audit appends).
-    public func stateVersion() throws -> Int64 {
-        try db.query("SELECT version FROM state_version WHERE singleton = 1") { $0.int(0) }.first ?? 0
+    /// Every instance, ordered by customer then name.
+    public func forEachInstance(_ body: (InstanceRecord) throws -> Void) throws {
+        try forEachInstance(customer: nil, body)
     }
 
-    /// Every revoked jti that has not expired yet.
-    public func revokedTokenIDs(at now: Timestamp) throws -> Set<String> {
-        Set(try db.query("SELECT jti FROM revoked_tokens WHERE expires_at_us > ?", [.integer(now.microseconds)]) { $0.string(0) })
+    /// The audit rows that `filter` selects, pruned ones left out.
+    public func forEachAuditEvent(_ filter: AuditFilter, _ body: (AuditRecord) throws -> Void) throws {
+        try forEachAuditEvent(filter, includePruned: false, body)
+    }
+}
+
+/// Opens and creates vault stores by location: a file path (the SQLite
+/// default) or a `postgres://` URL.
+public enum VaultStores {
+    /// Opens the existing vault at `location` and brings its schema up to date.
+    public static func open(_ location: String) throws -> any VaultStore {
+        try SQLiteStore.open(at: location)
+    }
+
+    /// Creates a new vault at `location`: schema, header, and whatever `then`
+    /// writes (the first keys and audit rows), all in one transaction.
+    public static func create(
+        _ location: String, header: VaultHeaderRecord, then: (any VaultStore) throws -> Void
+    ) throws -> any VaultStore {
+        try SQLiteStore.create(at: location, header: header, then: then)
     }
 }

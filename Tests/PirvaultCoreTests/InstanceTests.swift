@@ -184,7 +184,7 @@ struct InstanceLifecycleTests {
         let fixture = try Fixture()
         _ = try fixture.vault.createInstance(InstanceSpec(name: "acme", customer: "ACME"))
         let sealed = try fixture.raw().query("SELECT sealed_data_key FROM instances") { $0.blob(0)! }[0]
-        try fixture.vault.store.checkpointAndTruncateWAL()
+        try fixture.vault.store.scrubDeletedRows()
         #expect(file(fixture.vaultPath, contains: sealed))
         try fixture.vault.deleteInstance(named: "acme")
         #expect(!file(fixture.vaultPath, contains: sealed))

@@ -30,7 +30,7 @@ struct VaultUnlockTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/v.db"
         _ = try Vault.create(at: path, unlock: .passphrase("correct horse battery"))
-        let header = try VaultStore.open(at: path).header()
+        let header = try SQLiteStore.open(at: path).header()
         #expect(header.unlockMethod == .passphrase)
         #expect(header.kdfSalt?.count == 16)
         #expect(header.kdfOpslimit == 1)

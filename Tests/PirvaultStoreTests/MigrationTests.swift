@@ -18,24 +18,24 @@ struct MigrationTests {
     var path: String { directory + "/vault.db" }
 
     @Test func embedsTheMigrationsFolderInOrder() {
-        #expect(!Migration.embedded.isEmpty)
-        #expect(Migration.embedded.map(\.version) == Array(1...Migration.embedded.count))
-        #expect(Migration.embedded[0].name == "initial")
-        #expect(Migration.embedded[0].sql.contains("CREATE TABLE vault_header"))
+        #expect(!Migration.sqlite.isEmpty)
+        #expect(Migration.sqlite.map(\.version) == Array(1...Migration.sqlite.count))
+        #expect(Migration.sqlite[0].name == "initial")
+        #expect(Migration.sqlite[0].sql.contains("CREATE TABLE vault_header"))
     }
 
     @Test func createAppliesEveryMigrationAndRecordsItsChecksum() throws {
-        let store = try VaultStore.create(at: path, header: sampleHeader)
+        let store = try SQLiteStore.create(at: path, header: sampleHeader)
         let recorded = try store.db.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version") {
             Migration(version: Int($0.int(0)), name: $0.string(1), sql: $0.string(2))
         }
-        #expect(recorded.map(\.version) == Migration.embedded.map(\.version))
-        #expect(recorded.map(\.sql) == Migration.embedded.map(\.checksum))
+        #expect(recorded.map(\.version) == Migration.sqlite.map(\.version))
+        #expect(recorded.map(\.sql) == Migration.sqlite.map(\.checksum))
         #expect(try store.header() == sampleHeader)
     }
 
     @Test func newFilesArePrivateAndInWALMode() throws {
-        let store = try VaultStore.create(at: path, header: sampleHeader)
+        let store = try SQLiteStore.create(at: path, header: sampleHeader)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try store.db.scalarText("PRAGMA journal_mode") == "wal")
@@ -46,54 +46,54 @@ struct MigrationTests {
 
     @Test func refusesToOverwriteAnExistingFile() throws {
         _ = FileManager.default.createFile(atPath: path, contents: Data("precious".utf8))
-        #expect(throws: StoreError.vaultExists(path: path)) { try VaultStore.create(at: path, header: sampleHeader) }
+        #expect(throws: StoreError.vaultExists(path: path)) { try SQLiteStore.create(at: path, header: sampleHeader) }
         #expect(FileManager.default.contents(atPath: path) == Data("precious".utf8))
     }
 
     @Test func appliesPendingMigrationsOnOpen() throws {
-        let first = Array(Migration.embedded.prefix(1))
-        _ = try VaultStore.create(at: path, header: sampleHeader, migrations: first)
+        let first = Array(Migration.sqlite.prefix(1))
+        _ = try SQLiteStore.create(at: path, header: sampleHeader, migrations: first)
         let extra = Migration(version: first.count + 1, name: "extra", sql: "CREATE TABLE extra (x INTEGER) STRICT;")
-        let store = try VaultStore.open(at: path, migrations: first + [extra])
+        let store = try SQLiteStore.open(at: path, migrations: first + [extra])
         #expect(try store.db.query("SELECT count(*) FROM schema_migrations") { $0.int(0) }.first == 2)
         #expect(throws: Never.self) { try store.db.execute("INSERT INTO extra VALUES (1)") }
     }
 
     @Test func refusesAnEditedAppliedMigration() throws {
-        let original = Migration(version: 1, name: "initial", sql: Migration.embedded[0].sql)
-        _ = try VaultStore.create(at: path, header: sampleHeader, migrations: [original])
+        let original = Migration(version: 1, name: "initial", sql: Migration.sqlite[0].sql)
+        _ = try SQLiteStore.create(at: path, header: sampleHeader, migrations: [original])
         let edited = Migration(version: 1, name: "initial", sql: original.sql + "\n-- edited")
         #expect(throws: StoreError.migrationChanged(version: 1, name: "initial")) {
-            try VaultStore.open(at: path, migrations: [edited])
+            try SQLiteStore.open(at: path, migrations: [edited])
         }
     }
 
     @Test func refusesAVaultWithANewerSchema() throws {
-        let newer = Migration.embedded + [Migration(version: Migration.embedded.count + 1, name: "future", sql: "CREATE TABLE future (x INTEGER);")]
-        _ = try VaultStore.create(at: path, header: sampleHeader, migrations: newer)
-        #expect(throws: StoreError.schemaTooNew(found: newer.count, supported: Migration.embedded.count)) {
-            try VaultStore.open(at: path)
+        let newer = Migration.sqlite + [Migration(version: Migration.sqlite.count + 1, name: "future", sql: "CREATE TABLE future (x INTEGER);")]
+        _ = try SQLiteStore.create(at: path, header: sampleHeader, migrations: newer)
+        #expect(throws: StoreError.schemaTooNew(found: newer.count, supported: Migration.sqlite.count)) {
+            try SQLiteStore.open(at: path)
         }
     }
 
     @Test func refusesFilesThatAreNotVaults() throws {
         _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 8192))
-        #expect(throws: StoreError.notAVault(path: path)) { try VaultStore.open(at: path) }
+        #expect(throws: StoreError.notAVault(path: path)) { try SQLiteStore.open(at: path) }
 
         let otherPath = directory + "/other.db"
         _ = FileManager.default.createFile(atPath: otherPath, contents: nil)
         let other = try Connection(path: otherPath)
         try other.execute("CREATE TABLE someone_elses (x INTEGER)")
-        #expect(throws: StoreError.notAVault(path: otherPath)) { try VaultStore.open(at: otherPath) }
+        #expect(throws: StoreError.notAVault(path: otherPath)) { try SQLiteStore.open(at: otherPath) }
     }
 
     @Test func reportsAMissingVault() {
-        #expect(throws: StoreError.vaultMissing(path: path)) { try VaultStore.open(at: path) }
+        #expect(throws: StoreError.vaultMissing(path: path)) { try SQLiteStore.open(at: path) }
     }
 
     @Test func aFailedCreateLeavesNoFileBehind() throws {
         let broken = [Migration(version: 1, name: "broken", sql: "CREATE TABLE oops (")]
-        #expect(throws: StoreError.self) { try VaultStore.create(at: path, header: sampleHeader, migrations: broken) }
+        #expect(throws: StoreError.self) { try SQLiteStore.create(at: path, header: sampleHeader, migrations: broken) }
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 }
@@ -102,7 +102,7 @@ struct AuditStoreTests {
     let directory = temporaryDirectory()
 
     @Test func storesEventsAtTheirLeafIndexAndFilters() throws {
-        let store = try VaultStore.create(at: directory + "/v.db", header: sampleHeader)
+        let store = try SQLiteStore.create(at: directory + "/v.db", header: sampleHeader)
         try store.write {
             for i in 0..<5 {
                 try store.appendAudit(
@@ -122,7 +122,7 @@ struct AuditStoreTests {
     }
 
     @Test func aRolledBackTransactionLeavesNoRow() throws {
-        let store = try VaultStore.create(at: directory + "/v.db", header: sampleHeader)
+        let store = try SQLiteStore.create(at: directory + "/v.db", header: sampleHeader)
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try store.write {

@@ -1,4 +1,4 @@
-extension VaultStore {
+extension SQLiteStore {
     /// Appends one audit row at `record.seq`, which must be the next leaf index
     /// (`auditLogSize()`). Call inside the transaction of the change it
     /// records, so both land together.
@@ -22,7 +22,7 @@ extension VaultStore {
     /// Calls `body` for each audit row that `filter` selects, in its order.
     /// Pruned rows (no body left) are selected only with `includePruned`.
     public func forEachAuditEvent(
-        _ filter: AuditFilter, includePruned: Bool = false, _ body: (AuditRecord) throws -> Void
+        _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void
     ) throws {
         var conditions = [includePruned ? "1" : "canonical IS NOT NULL"]
         var values: [SQLValue] = []

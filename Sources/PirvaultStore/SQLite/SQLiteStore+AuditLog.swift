@@ -1,21 +1,4 @@
-/// A stored signed tree head.
-public struct CheckpointRecord: Sendable, Equatable {
-    public var treeSize: Int64
-    public var rootHash: [UInt8]
-    public var frontier: [UInt8]
-    public var note: String
-    public var createdAt: Timestamp
-
-    public init(treeSize: Int64, rootHash: [UInt8], frontier: [UInt8], note: String, createdAt: Timestamp) {
-        self.treeSize = treeSize
-        self.rootHash = rootHash
-        self.frontier = frontier
-        self.note = note
-        self.createdAt = createdAt
-    }
-}
-
-extension VaultStore {
+extension SQLiteStore {
     /// The number of audit events (the tree size): the next leaf index.
     public func auditLogSize() throws -> Int64 {
         try db.query("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events") { $0.int(0) }.first ?? 0

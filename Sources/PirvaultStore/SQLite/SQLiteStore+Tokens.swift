@@ -1,6 +1,6 @@
 import PirvaultJSON
 
-extension VaultStore {
+extension SQLiteStore {
     // MARK: Credentials
 
     public func credential(id: Int64) throws -> CredentialRecord? {

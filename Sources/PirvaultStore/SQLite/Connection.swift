@@ -20,7 +20,7 @@ final class Connection {
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
 
-    /// Opens an existing file: a vault, or the empty file that `VaultStore.create`
+    /// Opens an existing file: a vault, or the empty file that `SQLiteStore.create`
     /// has just made with mode 0600 (SQLite gives its WAL and shm files the same mode).
     init(path: String, busyTimeoutMilliseconds: Int32 = 30_000) throws {
         self.path = path

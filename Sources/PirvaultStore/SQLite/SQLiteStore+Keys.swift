@@ -1,4 +1,4 @@
-extension VaultStore {
+extension SQLiteStore {
     // MARK: Signing keys
 
     private static let signingKeyColumns =

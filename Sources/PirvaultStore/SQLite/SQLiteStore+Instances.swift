@@ -1,6 +1,6 @@
 import PirvaultJSON
 
-extension VaultStore {
+extension SQLiteStore {
     static let instanceColumns = """
         i.id, i.name, c.name, i.clientid, i.plan, i.roles, i.grant_types, i.redirect_uris, i.flows,
         i.token_ttl, i.token_format, i.url, i.tokenurl, i.origin, i.status, i.credential_generation,
@@ -29,7 +29,7 @@ extension VaultStore {
     // MARK: Customers
 
     /// The customer's id, creating the customer on first use.
-    public func customerID(named name: String, createdAt: String) throws -> Int64 {
+    func customerID(named name: String, createdAt: String) throws -> Int64 {
         if let id = try db.query("SELECT id FROM customers WHERE name = ?", [.text(name)], row: { $0.int(0) }).first {
             return id
         }
@@ -82,7 +82,7 @@ extension VaultStore {
 
     /// Calls `body` for each instance (of one customer, or all), ordered by
     /// customer then name, without holding them all in memory.
-    public func forEachInstance(customer: String? = nil, _ body: (InstanceRecord) throws -> Void) throws {
+    public func forEachInstance(customer: String?, _ body: (InstanceRecord) throws -> Void) throws {
         let order = "ORDER BY c.name, i.name"
         if let customer {
             try forEachInstance(whereClause: "c.name = ?", [.text(customer)], order: order, body)

@@ -1,0 +1,123 @@
+import Foundation
+
+/// The default vault store: one SQLite file in WAL mode, `synchronous=FULL`.
+///
+/// A `SQLiteStore` is one connection; use it from one thread at a time.
+public final class SQLiteStore: VaultStore {
+    let db: Connection
+
+    public var location: String { db.path }
+    public var backend: String { "sqlite" }
+
+    private init(_ db: Connection) { self.db = db }
+
+    /// Creates a new vault file (mode 0600; refuses to overwrite anything),
+    /// applies the schema and writes the header, all in one transaction: a
+    /// crash leaves either no vault or a complete one.
+    /// `then` runs inside that transaction (to write the first audit row).
+    public static func create(
+        at path: String, header: VaultHeaderRecord, migrations: [Migration] = Migration.sqlite,
+        then: (SQLiteStore) throws -> Void = { _ in }
+    ) throws -> SQLiteStore {
+        let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw StoreError.vaultExists(path: path) }
+            throw StoreError.io(path: path, problem: String(cString: strerror(errno)))
+        }
+        close(fd)
+        do {
+            let db = try Connection(path: path)
+            let store = SQLiteStore(db)
+            try db.writeTransaction {
+                try SQLiteMigrator(migrations: migrations).applyPending(db)
+                try db.run(
+                    """
+                    INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
+                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [.text(header.vaultID), .text(header.unlockMethod.rawValue),
+                     header.kdfSalt == nil ? .null : .text("argon2id13"),
+                     header.kdfOpslimit.map(SQLValue.integer) ?? .null,
+                     header.kdfMemlimit.map(SQLValue.integer) ?? .null,
+                     header.kdfSalt.map(SQLValue.blob) ?? .null,
+                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt)])
+                try then(store)
+            }
+            return store
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+            throw error
+        }
+    }
+
+    /// Opens an existing vault and brings its schema up to date.
+    public static func open(at path: String, migrations: [Migration] = Migration.sqlite) throws -> SQLiteStore {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw StoreError.vaultMissing(path: path) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw StoreError.io(path: path, problem: "not a regular file")
+        }
+        let db = try Connection(path: path)
+        try SQLiteMigrator(migrations: migrations).migrate(db)
+        return SQLiteStore(db)
+    }
+
+    /// Runs `body` in one write transaction: all of its changes land, or none.
+    public func write<T>(_ body: () throws -> T) throws -> T {
+        try db.writeTransaction(body)
+    }
+
+    /// Runs `body` against one consistent snapshot.
+    public func read<T>(_ body: () throws -> T) throws -> T {
+        try db.readTransaction(body)
+    }
+
+    /// `PRAGMA data_version`: changes whenever another connection commits (no I/O).
+    public func commitCounter() throws -> Int64? { try db.dataVersion() }
+
+    /// `secure_delete` has zeroed the freed bytes; moving the WAL's content into
+    /// the database file and emptying the WAL removes the last copies.
+    public func scrubDeletedRows() throws {
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
+    public func openAnother() throws -> any VaultStore { try SQLiteStore.open(at: db.path) }
+
+    public func schemaVersion() throws -> Int {
+        Int(try db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") { $0.int(0) }.first ?? 0)
+    }
+
+    // MARK: Header
+
+    public func header() throws -> VaultHeaderRecord {
+        let rows = try db.query(
+            """
+            SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
+                   sealed_verifier_key, created_at
+            FROM vault_header WHERE singleton = 1
+            """
+        ) { row -> VaultHeaderRecord in
+            guard let method = VaultHeaderRecord.UnlockMethod(rawValue: row.string(1)) else {
+                throw StoreError.corrupt(what: "unknown unlock method in the vault header")
+            }
+            return VaultHeaderRecord(
+                vaultID: row.string(0), unlockMethod: method, kdfOpslimit: row.optionalInt(2),
+                kdfMemlimit: row.optionalInt(3), kdfSalt: row.blob(4), sealedVaultKey: row.blob(5) ?? [],
+                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7))
+        }
+        guard let header = rows.first else { throw StoreError.notAVault(path: db.path) }
+        return header
+    }
+}
+
+extension SQLiteStore {
+    /// Bumped by triggers (migration 0004).
+    public func stateVersion() throws -> Int64 {
+        try db.query("SELECT version FROM state_version WHERE singleton = 1") { $0.int(0) }.first ?? 0
+    }
+
+    public func revokedTokenIDs(at now: Timestamp) throws -> Set<String> {
+        Set(try db.query("SELECT jti FROM revoked_tokens WHERE expires_at_us > ?", [.integer(now.microseconds)]) { $0.string(0) })
+    }
+}
