@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Layers, bottom to top: CSodium / CSQLite (system libraries) → PirvaultCrypto
-// (libsodium wrappers) → PirvaultStore (SQLite, migrations, records; all SQL
-// lives here) → PirvaultCore (vault, instances, audit, policy) → PirvaultServer
+// (libsodium wrappers) → PirvaultStore (the VaultStore interface with its
+// SQLite and PostgreSQL implementations, migrations, records; all SQL lives
+// here) → PirvaultCore (vault, instances, audit, policy) → PirvaultServer
 // (Hummingbird routes) → pirvault (CLI). PirvaultHTTP (form and Authorization
 // header parsing) has no Hummingbird, so the fuzz targets (Fuzz/, through
 // PirvaultFuzzHarness) build it without the server.
@@ -21,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -43,7 +46,14 @@ let package = Package(
         ),
         .target(
             name: "PirvaultStore",
-            dependencies: ["CSQLite", "PirvaultCrypto", "PirvaultJSON"],
+            dependencies: [
+                "CSQLite", "PirvaultCrypto", "PirvaultJSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             plugins: ["EmbedMigrations"]
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
@@ -66,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "pirvault",
             dependencies: [
-                "PirvaultCore", "PirvaultServer",
+                "PirvaultCore", "PirvaultServer", "PirvaultStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -35,11 +35,14 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Runs `body`, turning store errors into `VaultError.store`.
+/// Runs `body`, turning store errors into `VaultError.store` and a
+/// `--vault` value that names no usable location into a usage error.
 func storeOperation<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as StoreError {
         throw VaultError.store(error)
+    } catch let error as VaultLocationError {
+        throw VaultError.invalidInput(error.description)
     }
 }

@@ -185,11 +185,17 @@ extension VaultStore {
 }
 
 /// Opens and creates vault stores by location: a file path (the SQLite
-/// default) or a `postgres://` URL.
+/// default) or a `postgres://` URL (see `VaultLocation`). The database
+/// password comes from the environment as libpq reads it.
 public enum VaultStores {
     /// Opens the existing vault at `location` and brings its schema up to date.
     public static func open(_ location: String) throws -> any VaultStore {
-        try SQLiteStore.open(at: location)
+        switch try VaultLocation.parse(location) {
+        case .file(let path):
+            return try SQLiteStore.open(at: path)
+        case .postgres(let database):
+            return try PostgresStore.open(at: database, password: try password(for: database))
+        }
     }
 
     /// Creates a new vault at `location`: schema, header, and whatever `then`
@@ -197,6 +203,23 @@ public enum VaultStores {
     public static func create(
         _ location: String, header: VaultHeaderRecord, then: (any VaultStore) throws -> Void
     ) throws -> any VaultStore {
-        try SQLiteStore.create(at: location, header: header, then: then)
+        switch try VaultLocation.parse(location) {
+        case .file(let path):
+            return try SQLiteStore.create(at: path, header: header, then: then)
+        case .postgres(let database):
+            return try PostgresStore.create(at: database, password: try password(for: database), header: header, then: then)
+        }
+    }
+
+    /// The password from `PGPASSWORD`, `PGPASSFILE` or `~/.pgpass`. Like
+    /// libpq, a password file that others can read is skipped with a warning
+    /// on stderr.
+    static func password(for database: PostgresLocation) throws -> String? {
+        let lookup = try database.password(
+            environment: ProcessInfo.processInfo.environment, homeDirectory: NSHomeDirectory())
+        if let warning = lookup.warning {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        return lookup.password
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import PirvaultCore
+import PirvaultStore
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create a new vault file (mode 0600), unlocked by a key file or a passphrase.")
+        abstract: "Create a new vault (a file of mode 0600, or an empty PostgreSQL database), unlocked by a key file or a passphrase.")
 
     @OptionGroup var vault: VaultOptions
 
@@ -19,7 +20,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         let path = vault.vaultPath
-        if FileManager.default.fileExists(atPath: path) {
+        if case .file = try VaultLocation.parse(path), FileManager.default.fileExists(atPath: path) {
             throw VaultError.conflict("a file already exists at \(path); refusing to overwrite it — choose another --vault path")
         }
         let unlock: UnlockSecret

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PirvaultCore
+import PirvaultStore
 
 /// The root command only lists subcommands; each lives in its own file.
 struct Pirvault: AsyncParsableCommand {
@@ -45,6 +46,8 @@ enum Main {
             Output.fail(error.description, code: error.isUsageError ? 2 : 1)
         case let error as TokenError:
             Output.fail(error.description, code: 1)
+        case let error as VaultLocationError:
+            Output.fail(error.description, code: 2)
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:

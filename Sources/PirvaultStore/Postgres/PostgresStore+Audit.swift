@@ -1,0 +1,154 @@
+import PostgresNIO
+
+extension PostgresStore {
+    /// Rows read per round trip when streaming the log: constant memory
+    /// however long the log is.
+    static let pageSize = 5_000
+
+    public func auditLogSize() throws -> Int64 {
+        try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
+    }
+
+    /// Inserts the row and moves the head in one statement; the head moves
+    /// only from `record.seq`, so a gap or a repeated index fails the
+    /// transaction instead of landing.
+    public func appendAudit(_ record: AuditRecord) throws {
+        let moved = try session.run(
+            """
+            WITH appended AS (
+                INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
+                    method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
+                VALUES (\(record.seq), \(record.time.microseconds), \(record.event), \(record.outcome), \(record.reason),
+                    \(record.customer), \(record.instance), \(record.clientID), \(record.flow), \(record.method),
+                    \(record.status.map(Int64.init)), \(record.remoteAddress), \(record.requestID), \(record.latencyMicros),
+                    \(record.jti), \(record.canonical.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: record.leafHash)))
+            )
+            UPDATE audit_log_head SET size = size + 1 WHERE singleton = 1 AND size = \(record.seq)
+            """)
+        guard moved == 1 else {
+            throw StoreError.corrupt(what: "audit event \(record.seq) is not the next index of the log")
+        }
+    }
+
+    private static let eventColumns = """
+        seq, time_us, event, outcome, reason, customer, instance, clientid, flow, method, status,
+        remote_addr, request_id, latency_us, jti, canonical, leaf_hash
+        """
+
+    public func forEachAuditEvent(
+        _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void
+    ) throws {
+        var remaining = filter.limit ?? Int.max
+        var cursor: Int64?
+        while remaining > 0 {
+            var conditions = [includePruned ? "TRUE" : "canonical IS NOT NULL"]
+            var binds = PostgresBindings()
+            func condition(_ sql: String, _ value: some PostgresNonThrowingEncodable) {
+                binds.append(value)
+                conditions.append(sql.replacingOccurrences(of: "?", with: "$\(binds.count)"))
+            }
+            if let below = filter.belowSeq { condition("seq < ?", below) }
+            if let since = filter.since { condition("time_us >= ?", since.microseconds) }
+            if let until = filter.until { condition("time_us <= ?", until.microseconds) }
+            if let customer = filter.customer { condition("customer = ?", customer) }
+            if let clientID = filter.clientID { condition("clientid = ?", clientID) }
+            if let flow = filter.flow { condition("flow = ?", flow) }
+            if let event = filter.event { condition("event = ?", event) }
+            if let cursor { condition(filter.newestFirst ? "seq < ?" : "seq > ?", cursor) }
+            let page = min(remaining, Self.pageSize)
+            let sql = """
+                SELECT \(Self.eventColumns) FROM audit_events WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY seq \(filter.newestFirst ? "DESC" : "ASC") LIMIT \(page)
+                """
+            let rows = try session.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            for row in rows {
+                let record = AuditRecord(
+                    seq: try row.int(0), time: Timestamp(microseconds: try row.int(1)), event: try row.string(2),
+                    outcome: try row.string(3), reason: try row.text(4), customer: try row.text(5),
+                    instance: try row.text(6), clientID: try row.text(7), flow: try row.text(8),
+                    method: try row.text(9), status: try row.optionalInt(10).map { Int($0) },
+                    remoteAddress: try row.text(11), requestID: try row.text(12), latencyMicros: try row.optionalInt(13),
+                    jti: try row.text(14), canonical: try row.blob(15), leafHash: try row.blob(16) ?? [])
+                cursor = record.seq
+                try body(record)
+            }
+            guard rows.count == page else { return }
+            remaining -= page
+        }
+    }
+
+    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, [UInt8], [UInt8]?) throws -> Void) throws {
+        var next = from
+        while next < to {
+            let rows = try session.query(
+                """
+                SELECT seq, leaf_hash, canonical FROM audit_events
+                WHERE seq >= \(next) AND seq < \(to) ORDER BY seq LIMIT \(Int64(Self.pageSize))
+                """)
+            for row in rows {
+                let seq = try row.int(0)
+                try body(seq, try row.blob(1) ?? [], try row.blob(2))
+                next = seq + 1
+            }
+            if rows.count < Self.pageSize { return }
+        }
+    }
+
+    public func pruneAuditBodies(before time: Timestamp) throws -> Int {
+        try session.run(
+            """
+            UPDATE audit_events SET reason = NULL, customer = NULL, instance = NULL, clientid = NULL, flow = NULL,
+                method = NULL, status = NULL, remote_addr = NULL, request_id = NULL, latency_us = NULL, jti = NULL,
+                canonical = NULL
+            WHERE time_us < \(time.microseconds) AND canonical IS NOT NULL
+            """)
+    }
+
+    // MARK: Checkpoints
+
+    public func insertCheckpoint(_ record: CheckpointRecord) throws {
+        try session.run(
+            """
+            INSERT INTO audit_checkpoints (tree_size, root_hash, frontier, note, created_at_us)
+            VALUES (\(record.treeSize), \(ByteBuffer(bytes: record.rootHash)), \(ByteBuffer(bytes: record.frontier)),
+                \(record.note), \(record.createdAt.microseconds))
+            """)
+    }
+
+    private static let checkpointSelect = "SELECT tree_size, root_hash, frontier, note, created_at_us FROM audit_checkpoints"
+
+    private static func checkpoint(from row: PostgresRandomAccessRow) throws -> CheckpointRecord {
+        CheckpointRecord(
+            treeSize: try row.int(0), rootHash: try row.blob(1) ?? [], frontier: try row.blob(2) ?? [],
+            note: try row.string(3), createdAt: Timestamp(microseconds: try row.int(4)))
+    }
+
+    public func latestCheckpoint() throws -> CheckpointRecord? {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.checkpointSelect) ORDER BY tree_size DESC LIMIT 1"))
+            .first.map(Self.checkpoint)
+    }
+
+    public func checkpoints() throws -> [CheckpointRecord] {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.checkpointSelect) ORDER BY tree_size")).map(Self.checkpoint)
+    }
+
+    // MARK: Audit signing key
+
+    public func auditSigningKey() throws -> (publicKey: [UInt8], sealedPrivateKey: [UInt8])? {
+        try session.query("SELECT public_key, sealed_private_key FROM audit_signing_key WHERE singleton = 1").first.map {
+            (publicKey: try $0.blob(0) ?? [], sealedPrivateKey: try $0.blob(1) ?? [])
+        }
+    }
+
+    public func insertAuditSigningKey(publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp) throws {
+        try session.run(
+            """
+            INSERT INTO audit_signing_key (singleton, public_key, sealed_private_key, created_at_us)
+            VALUES (1, \(ByteBuffer(bytes: publicKey)), \(ByteBuffer(bytes: sealedPrivateKey)), \(createdAt.microseconds))
+            """)
+    }
+
+    public func updateSealedAuditKey(_ sealed: [UInt8]) throws {
+        try session.run("UPDATE audit_signing_key SET sealed_private_key = \(ByteBuffer(bytes: sealed)) WHERE singleton = 1")
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import PostgresNIO
+
+/// The vault in a PostgreSQL database (15 or newer), shared by several
+/// `pirvault serve` nodes. Same tables and meaning as the SQLite file
+/// (`migrations/postgres/`), plus `audit_log_head`: every write transaction
+/// locks that row first, so writers from every node are serialised and the
+/// audit log keeps one total order.
+///
+/// A `PostgresStore` is one database session; use it from one thread at a time.
+public final class PostgresStore: VaultStore {
+    let session: PostgresSession
+    private let password: String?
+
+    public var location: String { session.location.description }
+    public var backend: String { "postgresql" }
+
+    private init(location: PostgresLocation, password: String?) throws {
+        session = try PostgresSession(location: location, password: password)
+        self.password = password
+    }
+
+    /// Creates the schema and header in the empty database at `location`,
+    /// and whatever `then` writes, in one transaction. Refuses a database
+    /// that holds any table (a vault or anything else).
+    public static func create(
+        at location: PostgresLocation, password: String?, header: VaultHeaderRecord,
+        migrations: [Migration] = Migration.postgres, then: (PostgresStore) throws -> Void = { _ in }
+    ) throws -> PostgresStore {
+        let store = try PostgresStore(location: location, password: password)
+        try store.session.writeTransaction(lock: PostgresMigrator.lock) {
+            let migrator = PostgresMigrator(migrations: migrations, session: store.session)
+            if try migrator.tableCount() > 0 {
+                throw StoreError.databaseNotEmpty(location.description, holdsVault: try migrator.holdsVault())
+            }
+            try migrator.applyPending()
+            try store.session.run(
+                """
+                INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
+                    kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
+                VALUES (1, \(header.vaultID), \(header.unlockMethod.rawValue),
+                    \(header.kdfSalt == nil ? nil : "argon2id13"), \(header.kdfOpslimit), \(header.kdfMemlimit),
+                    \(header.kdfSalt.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: header.sealedVaultKey)),
+                    \(ByteBuffer(bytes: header.sealedVerifierKey)), \(header.createdAt))
+                """)
+            try then(store)
+        }
+        return store
+    }
+
+    /// Opens the vault in the database at `location` and brings its schema up to date.
+    public static func open(
+        at location: PostgresLocation, password: String?, migrations: [Migration] = Migration.postgres
+    ) throws -> PostgresStore {
+        let store = try PostgresStore(location: location, password: password)
+        try PostgresMigrator(migrations: migrations, session: store.session).migrate(location: location)
+        return store
+    }
+
+    public func openAnother() throws -> any VaultStore {
+        try PostgresStore(location: session.location, password: password)
+    }
+
+    /// Write transactions start by locking the audit log's head row.
+    static let writeLock: PostgresQuery = "SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE"
+
+    public func write<T>(_ body: () throws -> T) throws -> T {
+        try session.writeTransaction(lock: Self.writeLock, body)
+    }
+
+    public func read<T>(_ body: () throws -> T) throws -> T {
+        try session.readTransaction(body)
+    }
+
+    /// PostgreSQL has no cheap "someone committed" signal: callers read `stateVersion()`.
+    public func commitCounter() throws -> Int64? { nil }
+
+    public func stateVersion() throws -> Int64 {
+        try session.query("SELECT version FROM state_version WHERE singleton = 1").first?.int(0) ?? 0
+    }
+
+    /// VACUUM FULL rewrites each table that held secrets into new files
+    /// without the dead row versions, so a deleted data key or secret is no
+    /// longer in the table's files. WAL archives and backups keep what they
+    /// had (docs/several-nodes.md).
+    public func scrubDeletedRows() throws {
+        for table in ["credentials", "opaque_tokens", "instances"] {
+            try session.run(PostgresQuery(unsafeSQL: "VACUUM FULL \(table)"))
+        }
+    }
+
+    public func schemaVersion() throws -> Int {
+        Int(try session.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0)
+    }
+
+    // MARK: Header
+
+    public func header() throws -> VaultHeaderRecord {
+        let rows = try session.query(
+            """
+            SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
+                   sealed_verifier_key, created_at
+            FROM vault_header WHERE singleton = 1
+            """)
+        guard let row = rows.first else { throw StoreError.notAVault(path: location) }
+        guard let method = VaultHeaderRecord.UnlockMethod(rawValue: try row.string(1)) else {
+            throw StoreError.corrupt(what: "unknown unlock method in the vault header")
+        }
+        return VaultHeaderRecord(
+            vaultID: try row.string(0), unlockMethod: method, kdfOpslimit: try row.optionalInt(2),
+            kdfMemlimit: try row.optionalInt(3), kdfSalt: try row.blob(4), sealedVaultKey: try row.blob(5) ?? [],
+            sealedVerifierKey: try row.blob(6) ?? [], createdAt: try row.string(7))
+    }
+
+    public func updateUnlock(
+        method: VaultHeaderRecord.UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
+        sealedVaultKey: [UInt8]
+    ) throws {
+        try session.run(
+            """
+            UPDATE vault_header SET unlock_method = \(method.rawValue),
+                kdf_algorithm = \(kdfSalt == nil ? nil : "argon2id13"), kdf_opslimit = \(kdfOpslimit),
+                kdf_memlimit = \(kdfMemlimit), kdf_salt = \(kdfSalt.map { ByteBuffer(bytes: $0) }),
+                sealed_vault_key = \(ByteBuffer(bytes: sealedVaultKey))
+            WHERE singleton = 1
+            """)
+    }
+
+    public func updateSealedVaultKeys(sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8]) throws {
+        try session.run(
+            """
+            UPDATE vault_header SET sealed_vault_key = \(ByteBuffer(bytes: sealedVaultKey)),
+                sealed_verifier_key = \(ByteBuffer(bytes: sealedVerifierKey))
+            WHERE singleton = 1
+            """)
+    }
+}
