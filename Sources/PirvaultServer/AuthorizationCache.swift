@@ -46,6 +46,7 @@ final class AuthorizationCache: Sendable {
             }
             let stateVersion = try state.vault.stateVersion()
             guard stateVersion != state.stateVersion else { return stateVersion }
+            try state.vault.followVaultKeyRotations()
             state.clients.removeAll(keepingCapacity: true)
             verifiedSignatures.removeAll()
             state.revoked = try state.vault.revokedTokenIDs()
