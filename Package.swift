@@ -76,11 +76,13 @@ let package = Package(
             dependencies: ["PirvaultCore", "PirvaultCrypto"],
             path: "Benchmarks/pirvault-bench"
         ),
+        // Helpers the tests share: a free loopback port.
+        .target(name: "PirvaultTestSupport", path: "Tests/PirvaultTestSupport"),
         .testTarget(name: "PirvaultCryptoTests", dependencies: ["PirvaultCrypto"]),
         .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
         .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto"]),
         .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON"]),
-        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto"]),
+        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto", "PirvaultTestSupport"]),
         .testTarget(
             name: "PirvaultServerTests",
             dependencies: [
