@@ -17,7 +17,9 @@ struct TestPostgresTests {
         let role = "role_" + UUID().uuidString.prefix(8).lowercased()
         try server.createRole(role, password: "right 'horse' battery")
         let database = try server.createDatabase("login", owner: role)
-        #expect(try server.psql("SELECT current_user", database: database, user: role, password: "right 'horse' battery") == role)
+        #expect(
+            try server.psql("SELECT current_user", database: database, user: role, password: "right 'horse' battery")
+                == role)
         let refusal = #expect(throws: TestPostgresError.self) {
             try server.psql("SELECT 1", database: database, user: role, password: "wrong")
         }
@@ -57,5 +59,10 @@ struct TestPostgresTests {
         let message = error.map { "\($0)" } ?? ""
         #expect(message.contains("no_such_table"))
         #expect(!message.contains(server.superuserPassword))
+    }
+
+    @Test func aMissingInstallationNamesTheDebianPackage() {
+        let message = TestPostgresError.notInstalled.description
+        #expect(message.contains("postgresql package") && message.contains("scripts/install-deps.sh"))
     }
 }

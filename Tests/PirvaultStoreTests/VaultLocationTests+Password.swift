@@ -21,7 +21,9 @@ extension VaultLocationTests {
 
     static let tcp = PostgresLocation(user: "alice", host: "db.example.com", database: "vault")
 
-    static func password(_ location: PostgresLocation = tcp, pgpass lines: [String]?, environment: [String: String] = [:]) throws -> String? {
+    static func password(
+        _ location: PostgresLocation = tcp, pgpass lines: [String]?, environment: [String: String] = [:]
+    ) throws -> String? {
         let home = try home(pgpass: lines)
         defer { try? FileManager.default.removeItem(atPath: home) }
         let lookup = try location.password(environment: environment, homeDirectory: home)
@@ -65,7 +67,9 @@ extension VaultLocationTests {
 
     @Test func aSocketMatchesLocalhostOrItsDirectory() throws {
         let socket = PostgresLocation(user: "alice", socketDirectory: "/var/run/postgresql", database: "vault")
-        #expect(try Self.password(socket, pgpass: ["db.example.com:5432:vault:alice:tcp", "localhost:5432:vault:alice:local"]) == "local")
+        #expect(
+            try Self.password(
+                socket, pgpass: ["db.example.com:5432:vault:alice:tcp", "localhost:5432:vault:alice:local"]) == "local")
         #expect(try Self.password(socket, pgpass: ["/var/run/postgresql:5432:vault:alice:directory"]) == "directory")
         let loopback = PostgresLocation(user: "alice", host: "127.0.0.1", database: "vault")
         #expect(try Self.password(loopback, pgpass: ["localhost:5432:vault:alice:local"]) == nil)

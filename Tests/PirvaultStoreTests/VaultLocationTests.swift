@@ -20,7 +20,8 @@ struct VaultLocationTests {
             location: .postgres(.init(user: "alice", host: "db.example.com", database: "vault", sslMode: .require))),
         Accepted(
             text: "postgresql://alice@db.example.com:6543/vault?sslmode=verify-full",
-            location: .postgres(.init(user: "alice", host: "db.example.com", port: 6543, database: "vault", sslMode: .verifyFull))),
+            location: .postgres(
+                .init(user: "alice", host: "db.example.com", port: 6543, database: "vault", sslMode: .verifyFull))),
         Accepted(
             text: "PostgreSQL://alice@db.example.com/vault?sslmode=disable",
             location: .postgres(.init(user: "alice", host: "db.example.com", database: "vault", sslMode: .disable))),
@@ -29,7 +30,8 @@ struct VaultLocationTests {
             location: .postgres(.init(user: "alice", host: "localhost", database: "vault", sslMode: .disable))),
         Accepted(
             text: "postgres://alice@127.0.0.1:5433/vault",
-            location: .postgres(.init(user: "alice", host: "127.0.0.1", port: 5433, database: "vault", sslMode: .disable))),
+            location: .postgres(
+                .init(user: "alice", host: "127.0.0.1", port: 5433, database: "vault", sslMode: .disable))),
         Accepted(
             text: "postgres://alice@localhost/vault?sslmode=require",
             location: .postgres(.init(user: "alice", host: "localhost", database: "vault", sslMode: .require))),
@@ -41,10 +43,12 @@ struct VaultLocationTests {
             location: .postgres(.init(user: "alice", host: "2001:db8::5", database: "vault", sslMode: .require))),
         Accepted(
             text: "postgres://alice@/vault?host=/var/run/postgresql",
-            location: .postgres(.init(user: "alice", socketDirectory: "/var/run/postgresql", database: "vault", sslMode: .disable))),
+            location: .postgres(
+                .init(user: "alice", socketDirectory: "/var/run/postgresql", database: "vault", sslMode: .disable))),
         Accepted(
             text: "postgres://alice@:5433/vault?host=%2Ftmp%2Fpg%20sockets&sslmode=disable",
-            location: .postgres(.init(user: "alice", socketDirectory: "/tmp/pg sockets", port: 5433, database: "vault"))),
+            location: .postgres(.init(user: "alice", socketDirectory: "/tmp/pg sockets", port: 5433, database: "vault"))
+        ),
         Accepted(
             text: "postgres://al%40ice%20b@db.example.com/va%2Fult%C3%A9",
             location: .postgres(.init(user: "al@ice b", host: "db.example.com", database: "va/ulté"))),
@@ -94,9 +98,14 @@ struct VaultLocationTests {
         Refused(text: "postgres://alice@/vault?host=tmp", error: .socketNotAbsolute),
         Refused(text: "postgres://alice@db.example.com/vault?sslmode=prefer", error: .badSSLMode),
         Refused(text: "postgres://alice@db.example.com/vault?sslmode=", error: .badSSLMode),
-        Refused(text: "postgres://alice@db.example.com/vault?application_name=x", error: .unknownParameter(name: "application_name")),
-        Refused(text: "postgres://alice@db.example.com/vault?pass%0Aword=x", error: .unknownParameter(name: "pass%0Aword")),
-        Refused(text: "postgres://alice@db.example.com/vault?sslmode=require&sslmode=disable", error: .repeatedParameter(name: "sslmode")),
+        Refused(
+            text: "postgres://alice@db.example.com/vault?application_name=x",
+            error: .unknownParameter(name: "application_name")),
+        Refused(
+            text: "postgres://alice@db.example.com/vault?pass%0Aword=x", error: .unknownParameter(name: "pass%0Aword")),
+        Refused(
+            text: "postgres://alice@db.example.com/vault?sslmode=require&sslmode=disable",
+            error: .repeatedParameter(name: "sslmode")),
         Refused(text: "postgres://al%4@db.example.com/vault", error: .badPercentEncoding(part: "user")),
         Refused(text: "postgres://alice@db.example.com/va%ZZult", error: .badPercentEncoding(part: "database")),
         Refused(text: "postgres://alice@db.example.com/%FF", error: .badPercentEncoding(part: "database")),
@@ -115,18 +124,23 @@ struct VaultLocationTests {
     @Test func thePasswordMessageSaysWhereThePasswordGoes() {
         #expect(
             VaultLocationError.passwordInURL.description
-                == "the --vault URL contains a password; remove it and put the password in PGPASSWORD, a PGPASSFILE file or ~/.pgpass")
+                == "the --vault URL contains a password; remove it and put the password in PGPASSWORD, a PGPASSFILE file or ~/.pgpass"
+        )
     }
 
     @Test func descriptionsSpellOutEverySettingAndNoPassword() throws {
-        #expect(try VaultLocation.parse("postgres://alice@db.example.com/vault").description
-            == "postgres://alice@db.example.com:5432/vault?sslmode=require")
-        #expect(try VaultLocation.parse("postgresql://alice@[::1]/vault").description
-            == "postgres://alice@[::1]:5432/vault?sslmode=disable")
-        #expect(try VaultLocation.parse("postgres://alice@/vault?host=/var/run/postgresql").description
-            == "postgres://alice@/vault?host=/var/run/postgresql&sslmode=disable")
-        #expect(try VaultLocation.parse("postgres://al%40ice@db.example.com:6543/v%20x").description
-            == "postgres://al%40ice@db.example.com:6543/v%20x?sslmode=require")
+        #expect(
+            try VaultLocation.parse("postgres://alice@db.example.com/vault").description
+                == "postgres://alice@db.example.com:5432/vault?sslmode=require")
+        #expect(
+            try VaultLocation.parse("postgresql://alice@[::1]/vault").description
+                == "postgres://alice@[::1]:5432/vault?sslmode=disable")
+        #expect(
+            try VaultLocation.parse("postgres://alice@/vault?host=/var/run/postgresql").description
+                == "postgres://alice@/vault?host=/var/run/postgresql&sslmode=disable")
+        #expect(
+            try VaultLocation.parse("postgres://al%40ice@db.example.com:6543/v%20x").description
+                == "postgres://al%40ice@db.example.com:6543/v%20x?sslmode=require")
         #expect(try VaultLocation.parse("./vault.db").description == "./vault.db")
     }
 

@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Free TCP ports on 127.0.0.1 for servers the tests start.
 public enum LoopbackPort {
     /// A port nothing listens on right now (the kernel's pick for port 0).
@@ -13,11 +7,7 @@ public enum LoopbackPort {
     /// Another process may take it before the caller binds it; servers that
     /// fail to start on it can ask again.
     public static func free() throws -> Int {
-        #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
         guard fd >= 0 else { throw LoopbackPortError() }
         defer { close(fd) }
         var address = sockaddr_in()
@@ -26,7 +16,9 @@ public enum LoopbackPort {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw LoopbackPortError() }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -35,5 +27,7 @@ public enum LoopbackPort {
 
 /// The kernel gave no free loopback port.
 public struct LoopbackPortError: Error, CustomStringConvertible {
-    public var description: String { "no free TCP port on 127.0.0.1; check the loopback interface and the open-file limit" }
+    public var description: String {
+        "no free TCP port on 127.0.0.1; check the loopback interface and the open-file limit"
+    }
 }

@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A PostgreSQL data directory in a private temporary folder, and the
 /// programs that act on it.
 ///
@@ -64,7 +58,9 @@ struct PostgresCluster: Sendable {
     }
 
     /// Runs a client program (`psql`) as the current user; returns its stdout.
-    func runClient(_ name: String, _ arguments: [String], environment: [String: String], stdin: String, redacting secrets: [String]) throws -> String {
+    func runClient(
+        _ name: String, _ arguments: [String], environment: [String: String], stdin: String, redacting secrets: [String]
+    ) throws -> String {
         try run(name, binDirectory + "/" + name, arguments, environment: environment, stdin: stdin, redacting: secrets)
     }
 
@@ -84,14 +80,18 @@ struct PostgresCluster: Sendable {
         let inputPath = folder + "/.in-" + UUID().uuidString
         let outputPath = folder + "/.out-" + UUID().uuidString
         let errorPath = folder + "/.err-" + UUID().uuidString
-        _ = FileManager.default.createFile(atPath: inputPath, contents: Data(stdin.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: inputPath, contents: Data(stdin.utf8), attributes: [.posixPermissions: 0o600])
         defer {
             for path in [inputPath, outputPath, errorPath] { try? FileManager.default.removeItem(atPath: path) }
         }
         // Settings of a developer's own PostgreSQL must not leak into the tests.
-        let fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }.merging(environment) { $1 }
+        let fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }.merging(
+            environment
+        ) { $1 }
         let status = try ChildProcess.run(
-            executable, arguments, environment: fullEnvironment, directory: folder, input: inputPath, output: outputPath,
+            executable, arguments, environment: fullEnvironment, directory: folder, input: inputPath,
+            output: outputPath,
             errors: errorPath)
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         guard status == 0 else {

@@ -67,7 +67,9 @@ public final class TestPostgres: Sendable {
     /// Creates a database with a unique name that begins with `name` and
     /// returns that name; each test gets its own, so tests stay independent.
     public func createDatabase(_ name: String, owner: String? = nil) throws -> String {
-        let unique = String(name.prefix(50)) + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let unique =
+            String(name.prefix(50)) + "_"
+            + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let ownerClause = owner.map { " OWNER " + Self.identifier($0) } ?? ""
         _ = try psql("CREATE DATABASE \(Self.identifier(unique))\(ownerClause);", database: "postgres")
         return unique
@@ -77,7 +79,8 @@ public final class TestPostgres: Sendable {
     /// whole server, so choose a name no other test uses.
     public func createRole(_ name: String, password: String) throws {
         // The password reaches psql in its environment, not in the SQL text.
-        let sql = "\\getenv role_password ROLE_PASSWORD\nCREATE ROLE \(Self.identifier(name)) LOGIN PASSWORD :'role_password';"
+        let sql =
+            "\\getenv role_password ROLE_PASSWORD\nCREATE ROLE \(Self.identifier(name)) LOGIN PASSWORD :'role_password';"
         _ = try psql(
             sql, database: "postgres", user: "postgres", password: nil, environment: ["ROLE_PASSWORD": password],
             redacting: [password])
@@ -94,7 +97,9 @@ public final class TestPostgres: Sendable {
     /// without the final newline; stops at the first error. The password
     /// (the superuser's when none is given) goes in `PGPASSWORD` and the SQL
     /// on stdin, so psql's meta-commands work too.
-    public func psql(_ sql: String, database: String, user: String = "postgres", password: String? = nil) throws -> String {
+    public func psql(_ sql: String, database: String, user: String = "postgres", password: String? = nil) throws
+        -> String
+    {
         try psql(sql, database: database, user: user, password: password, environment: [:], redacting: [])
     }
 
@@ -102,7 +107,8 @@ public final class TestPostgres: Sendable {
     public func stop() throws {
         try state.withLock { state in
             guard state == .running else { return }
-            try cluster.runServerProgram("pg_ctl", ["-D", cluster.dataDirectory, "-m", "fast", "-w", "stop"], redacting: [superuserPassword])
+            try cluster.runServerProgram(
+                "pg_ctl", ["-D", cluster.dataDirectory, "-m", "fast", "-w", "stop"], redacting: [superuserPassword])
             state = .stopped
         }
     }
@@ -120,7 +126,8 @@ public final class TestPostgres: Sendable {
     public func shutdown() {
         state.withLock { state in
             if state == .running {
-                try? cluster.runServerProgram("pg_ctl", ["-D", cluster.dataDirectory, "-m", "immediate", "-w", "stop"], redacting: [])
+                try? cluster.runServerProgram(
+                    "pg_ctl", ["-D", cluster.dataDirectory, "-m", "immediate", "-w", "stop"], redacting: [])
             }
             if state != .shutDown { cluster.remove() }
             state = .shutDown
@@ -132,7 +139,8 @@ public final class TestPostgres: Sendable {
         redacting secrets: [String]
     ) throws -> String {
         let arguments = [
-            "-X", "-q", "-At", "-w", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", String(port), "-U", user, "-d", database,
+            "-X", "-q", "-At", "-w", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", String(port), "-U", user, "-d",
+            database,
         ]
         let environment = extra.merging([
             "PGPASSWORD": password ?? superuserPassword, "PGCONNECT_TIMEOUT": "10", "PGSSLMODE": "disable",
@@ -151,7 +159,9 @@ public final class TestPostgres: Sendable {
             do {
                 try start(cluster, port: port, redacting: secrets)
                 return port
-            } catch TestPostgresError.toolFailed(_, _, _, let logTail) where attempt < 3 && logTail.contains("could not bind") {
+            } catch TestPostgresError.toolFailed(_, _, _, let logTail)
+                where attempt < 3 && logTail.contains("could not bind")
+            {
                 continue
             }
         }
@@ -159,7 +169,8 @@ public final class TestPostgres: Sendable {
     }
 
     private static func start(_ cluster: PostgresCluster, port: Int, redacting secrets: [String]) throws {
-        let options = "-p \(port) -k '\(cluster.folder)' -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on"
+        let options =
+            "-p \(port) -k '\(cluster.folder)' -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on"
         try cluster.runServerProgram(
             "pg_ctl", ["-D", cluster.dataDirectory, "-l", cluster.logFile, "-w", "-t", "60", "start", "-o", options],
             redacting: secrets)

@@ -14,13 +14,16 @@ public enum TestPostgresError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notInstalled:
-            return "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); install Debian's postgresql package (bash scripts/install-deps.sh does)"
+            return
+                "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); install Debian's postgresql package (bash scripts/install-deps.sh does)"
         case .noPostgresUser:
-            return "running as root but there is no postgres user to run the test server as; install Debian's postgresql package (bash scripts/install-deps.sh does)"
+            return
+                "running as root but there is no postgres user to run the test server as; install Debian's postgresql package (bash scripts/install-deps.sh does)"
         case .setup(let path, let problem):
             return "cannot prepare the test PostgreSQL folder \(path): \(problem)"
         case .toolFailed(let tool, let status, let stderr, let logTail):
-            return "\(tool) failed with status \(status)\n--- stderr ---\n\(stderr)\n--- server log (tail) ---\n\(logTail)"
+            return
+                "\(tool) failed with status \(status)\n--- stderr ---\n\(stderr)\n--- server log (tail) ---\n\(logTail)"
         }
     }
 }
