@@ -11,6 +11,7 @@ struct AuditExport: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Option(help: "jsonl (events, proofs, checkpoint) or csv (for spreadsheets).") var format: String
     @OptionGroup var filters: AuditFilterOptions
+    @OptionGroup var limit: AuditLimitOption
     @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file")) var output: String?
 
     func run() throws {
@@ -18,7 +19,7 @@ struct AuditExport: ParsableCommand {
             throw VaultError.invalidInput("unknown export format '\(format)'; use jsonl or csv")
         }
         let opened = try vault.openVault()
-        let filter = try filters.filter(now: opened.clock.now())
+        let filter = try filters.filter(now: opened.clock.now(), limit: limit)
         let sink = try ExportSink(path: output)
         let showProgress = isatty(STDERR_FILENO) == 1
         let result: AuditExportResult
