@@ -40,7 +40,13 @@ struct AuditExport: ParsableCommand {
     }
 }
 
-/// Where an export goes: stdout, or a temporary file renamed into place at the end.
+/// A file that could not be written: an operational failure (exit 1), not a usage error.
+struct OutputFileError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Where an export or a report goes: stdout, or a private (0600) temporary
+/// file renamed into place at the end, so a failure leaves nothing behind.
 final class ExportSink {
     private let path: String?
     private let temporary: String?
@@ -56,7 +62,7 @@ final class ExportSink {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw VaultError.invalidInput("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw OutputFileError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         self.temporary = temporary
         self.fd = fd
@@ -68,7 +74,7 @@ final class ExportSink {
             while offset < raw.count {
                 let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw VaultError.invalidInput("cannot write the export: \(String(cString: strerror(errno)))") }
+                guard n > 0 else { throw OutputFileError(description: "cannot write \(path ?? "stdout"): \(String(cString: strerror(errno)))") }
                 offset += n
             }
         }
@@ -77,7 +83,7 @@ final class ExportSink {
     func finish() throws {
         guard let path, let temporary else { return }
         guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            throw VaultError.invalidInput("cannot finish writing \(path): \(String(cString: strerror(errno)))")
+            throw OutputFileError(description: "cannot finish writing \(path): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -45,6 +45,8 @@ enum Main {
             Output.fail(error.description, code: error.isUsageError ? 2 : 1)
         case let error as TokenError:
             Output.fail(error.description, code: 1)
+        case let error as OutputFileError:
+            Output.fail(error.description, code: 1)
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:
