@@ -5,10 +5,12 @@ import PirvaultCore
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read, export and verify the tamper-evident audit trail.",
-        subcommands: [AuditList.self, AuditExport.self, AuditVerify.self, AuditPublicKey.self, AuditPrune.self])
+        subcommands: [
+            AuditList.self, AuditExport.self, AuditReportCommand.self, AuditVerify.self, AuditPublicKey.self, AuditPrune.self,
+        ])
 }
 
-/// The filters shared by `audit list` and `audit export`.
+/// The filters shared by `audit list`, `audit export` and `audit report`.
 struct AuditFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only events at or after T (RFC 3339, or a duration ago such as 24h).", valueName: "T"))
     var since: String?
