@@ -22,16 +22,11 @@ struct AuditExport: ParsableCommand {
         let filter = try filters.filter(now: opened.clock.now(), limit: limit)
         let sink = try ExportSink(path: output)
         let showProgress = isatty(STDERR_FILENO) == 1
-        let result: AuditExportResult
-        do {
-            result = try opened.exportAudit(filter, format: format, write: sink.write) { done, total in
+        let result = try sink.complete {
+            try opened.exportAudit(filter, format: format, write: sink.write) { done, total in
                 guard showProgress, total >= 100_000 else { return }
                 FileHandle.standardError.write(Data("\rexporting: \(done * 100 / max(total, 1))% of \(total) events".utf8))
             }
-            try sink.finish()
-        } catch {
-            sink.abandon()
-            throw error
         }
         if showProgress && result.treeSize >= 100_000 { FileHandle.standardError.write(Data("\n".utf8)) }
         if let output {
@@ -80,14 +75,27 @@ final class ExportSink {
         }
     }
 
-    func finish() throws {
+    /// Runs `body` (which writes through `write`), then renames the file into
+    /// place; if anything fails, the temporary file is removed instead.
+    func complete<T>(_ body: () throws -> T) throws -> T {
+        do {
+            let result = try body()
+            try finish()
+            return result
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    private func finish() throws {
         guard let path, let temporary else { return }
         guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
             throw OutputFileError(description: "cannot finish writing \(path): \(String(cString: strerror(errno)))")
         }
     }
 
-    func abandon() {
+    private func abandon() {
         guard let temporary else { return }
         close(fd)
         unlink(temporary)

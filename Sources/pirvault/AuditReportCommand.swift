@@ -20,14 +20,10 @@ struct AuditReportCommand: ParsableCommand {
         let opened = try vault.openVault()
         let filter = try filters.filter(now: opened.clock.now())
         let sink = try ExportSink(path: output)
-        let report: AuditReport
-        do {
-            report = try opened.auditReport(filter)
+        let report = try sink.complete {
+            let report = try opened.auditReport(filter)
             try sink.write(Array(report.html().utf8))
-            try sink.finish()
-        } catch {
-            sink.abandon()
-            throw error
+            return report
         }
         guard report.verification.isValid else {
             Output.fail("audit log verification failed: \(report.verification.problem ?? ""); \(output) was written and says so", code: 1)
