@@ -16,7 +16,7 @@ extension AuditReport {
             page += summarySection() + matrixSection() + callsOverTimeSection() + denialsSection() + tokenSection()
             page += credentialSection() + eventTypesSection()
         }
-        page += "<footer>Built by <code>pirvault audit report</code> in one pass over the selected events of the checkpoint above. "
+        page += "<footer>Built by <code>pirvault audit report</code> in one pass over the selected events. "
         page += "Hover a bar, cell or mark for its numbers.</footer></main></body></html>\n"
         return page
     }
@@ -26,7 +26,8 @@ extension AuditReport {
 
     private func header() -> String {
         var out = "<header><h1>Audit report <span class=\"scope\">\(Self.escape(scope))</span></h1><p class=\"sub\">"
-        out += "\(Self.escape(Self.day(periodStart ?? filter.since))) to \(Self.escape(Self.day(periodEnd))) · "
+        out += (periodStart ?? filter.since).map { "\(Self.shortTime($0)) to " } ?? "up to "
+        out += "\(Self.shortTime(periodEnd)) · "
         out += "generated \(generatedAt.rfc3339) · \(events) events</p>"
         let filters: [(String, String?)] = [
             ("since", filter.since?.rfc3339), ("until", filter.until?.rfc3339), ("customer", filter.customer),
@@ -114,10 +115,10 @@ extension AuditReport {
         guard !tokens.entries.isEmpty else { return out + "<p class=\"empty\">No token requests in this period.</p></section>" }
         out += "<table><thead><tr><th>customer</th><th>instance</th><th class=\"num\">tokens issued</th>"
         out += "<th class=\"num\">failed authentications</th><th class=\"num\">other refusals</th></tr></thead><tbody>"
-        for (key, counts) in tokens.entries.sorted(by: { ($0.key.customer, $0.key.flow) < ($1.key.customer, $1.key.flow) }) {
-            out += "<tr class=\"token-row\" data-customer=\"\(Self.escape(key.customer))\" data-instance=\"\(Self.escape(key.flow))\" "
+        for (key, counts) in tokens.entries.sorted(by: { ($0.key.customer, $0.key.instance) < ($1.key.customer, $1.key.instance) }) {
+            out += "<tr class=\"token-row\" data-customer=\"\(Self.escape(key.customer))\" data-instance=\"\(Self.escape(key.instance))\" "
             out += "data-issued=\"\(counts.issued)\" data-failed=\"\(counts.failedAuthentications)\" data-refused=\"\(counts.otherRefusals)\">"
-            out += "<td>\(Self.escape(key.customer))</td><td>\(Self.escape(key.flow))</td><td class=\"num\">\(counts.issued)</td>"
+            out += "<td>\(Self.escape(key.customer))</td><td>\(Self.escape(key.instance))</td><td class=\"num\">\(counts.issued)</td>"
             out += "<td class=\"num no\">\(counts.failedAuthentications)</td><td class=\"num\">\(counts.otherRefusals)</td></tr>"
         }
         return out + "</tbody></table><p class=\"note\">Failed authentications: token requests refused as <code>invalid_client</code> "
@@ -166,7 +167,8 @@ extension AuditReport {
         "<ul class=\"legend\">" + items.map { "<li><span class=\"sw\" style=\"background:\($1)\"></span>\(escape($0))</li>" }.joined() + "</ul>"
     }
 
-    static func day(_ time: Timestamp?) -> String { time.map { String($0.rfc3339.prefix(16)).replacingOccurrences(of: "T", with: " ") + " UTC" } ?? "the first event" }
+    /// `2026-12-01 04:36 UTC`.
+    static func shortTime(_ time: Timestamp) -> String { String(time.rfc3339.prefix(16)).replacingOccurrences(of: "T", with: " ") + " UTC" }
 
     static let css = """
         :root{--ok:#1a7f37;--no:#c62828;--ink:#1d2330;--muted:#5b6475;--line:#dde1e8;--bg:#f5f6f8}\

@@ -84,8 +84,8 @@ extension AuditReport {
             out += "<title>\(event.time.rfc3339) \(event.event): \(Self.escape(event.instance)) (\(Self.escape(event.customer)))</title></circle>"
         }
         let axisY = lane * Double(kinds.count) + 16
-        out += "<text x=\"\(left)\" y=\"\(axisY)\">\(Self.escape(Self.day(periodStart)))</text>"
-        out += "<text x=\"\(Self.width - 10)\" y=\"\(axisY)\" text-anchor=\"end\">\(Self.escape(Self.day(periodEnd)))</text></svg>"
+        out += "<text x=\"\(left)\" y=\"\(axisY)\">\(Self.shortTime(periodStart))</text>"
+        out += "<text x=\"\(Self.width - 10)\" y=\"\(axisY)\" text-anchor=\"end\">\(Self.shortTime(periodEnd))</text></svg>"
         out += Self.legend(kinds.enumerated().map { ($1, Self.palette[$0]) })
         out += "<table><thead><tr><th>time</th><th>event</th><th>customer</th><th>instance</th></tr></thead><tbody>"
         for event in latestCredentialEvents.reversed() {

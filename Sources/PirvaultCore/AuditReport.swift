@@ -27,6 +27,11 @@ public struct AuditReport: Sendable {
         var flow: String
     }
 
+    struct InstanceKey: Hashable, Sendable {
+        var customer: String
+        var instance: String
+    }
+
     /// Token requests of one customer's instance (`token.issue` events).
     struct TokenCounts: Sendable {
         var issued = 0
@@ -78,7 +83,8 @@ public struct AuditReport: Sendable {
     /// Bucket start (seconds) → customer slot → flow decisions.
     var timeline: [Int64: [String: Int]] = [:]
     var denialReasons = BoundedMap<String, Int>(limit: 100, overflow: others, empty: 0)
-    var tokens = BoundedMap<CellKey, TokenCounts>(limit: 500, overflow: CellKey(customer: others, flow: others), empty: TokenCounts())
+    var tokens = BoundedMap<InstanceKey, TokenCounts>(
+        limit: 500, overflow: InstanceKey(customer: others, instance: others), empty: TokenCounts())
     var credentialCounts: [String: Int] = [:]
     /// The latest `credentialEventsKept` credential events, oldest first.
     var credentialEvents: [CredentialEvent] = []
@@ -101,7 +107,7 @@ public struct AuditReport: Sendable {
         if let flow = event.flow, Self.flowDecisionEvents.contains(event.event) {
             addFlowDecision(event, customer: customer, flow: flow)
         } else if event.event == "token.issue" {
-            tokens.update(CellKey(customer: customer, flow: event.instance ?? "-")) { counts in
+            tokens.update(InstanceKey(customer: customer, instance: event.instance ?? "-")) { counts in
                 if event.outcome == .allowed {
                     counts.issued += 1
                 } else if event.reason?.hasPrefix("invalid_client") == true {

@@ -62,7 +62,7 @@ struct AuditReportAggregationTests {
         #expect(report.events == 5)
         #expect(report.matrix.count == 1)  // token.verify without a flow is no flow decision
         #expect(report.denialReasons.entries == ["token expired": 1])
-        let tokens = report.tokens.entries[AuditReport.CellKey(customer: "a", flow: "a-i")]
+        let tokens = report.tokens.entries[AuditReport.InstanceKey(customer: "a", instance: "a-i")]
         #expect(tokens?.issued == 1 && tokens?.failedAuthentications == 1 && tokens?.otherRefusals == 0)
         #expect(report.credentialCounts == ["credentials.rotate": 1])
         #expect(report.eventCounts.entries["token.issue"] == [1, 1, 0])
