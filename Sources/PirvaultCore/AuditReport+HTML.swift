@@ -184,7 +184,7 @@ extension AuditReport {
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}\
         th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\
         .num{text-align:right}.ok{color:var(--ok)}.no{color:var(--no)}.zero{color:var(--line);text-align:center}\
-        .matrix td.cell{white-space:nowrap;font-weight:600}.via{font-size:12px;font-weight:400}.scroll{overflow-x:auto}\
+        .matrix td.cell,.matrix tbody th{white-space:nowrap}.matrix td.cell{font-weight:600}.via{font-size:12px;font-weight:400}.scroll{overflow-x:auto}\
         .figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px}\
         .figure{border:1px solid var(--line);border-radius:6px;padding:10px 14px;color:var(--muted)}\
         .figure b{display:block;font-size:26px;color:var(--ink)}.figure b.ok{color:var(--ok)}.figure b.no{color:var(--no)}\
