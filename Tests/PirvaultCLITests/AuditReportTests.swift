@@ -12,11 +12,13 @@ struct AuditReportTests {
     struct Scenario: Sendable {
         let cli: CLI
         let credentials: [String: (id: String, secret: String)]
+        let tokens: [String: String]
 
         static let shared = Result { try Scenario() }
 
         private init() throws {
-            cli = try CLI.withVault()
+            let cli = try CLI.withVault()
+            self.cli = cli
             var credentials: [String: (id: String, secret: String)] = [:]
             for (name, customer, flows) in [
                 ("acme-orders", "ACME Corp", ["--flow", "orders/*"]), ("globex-products", "Globex", ["--flow", "products/*"]),
@@ -34,6 +36,7 @@ struct AuditReportTests {
                 }
             }
             let tokens = try credentials.mapValues { try Self.token(cli, $0) }
+            self.tokens = tokens
             // The issuer the CLI named in the tokens (its default).
             let server = try ServeTests.RunningServer(cli: cli, extraArguments: ["--issuer", "http://127.0.0.1:8080"])
             defer { _ = server.stop() }
@@ -68,7 +71,8 @@ struct AuditReportTests {
     }
 
     @Test func theMatrixTokenTableAndDenialsEqualTheCountsOfAuditList() throws {
-        let cli = try Scenario.shared.get().cli
+        let scenario = try Scenario.shared.get()
+        let cli = scenario.cli
         let (result, page) = try report(cli, "full.html")
         #expect(result.code == 0, "\(result.stderr)")
         #expect(page.contains("data-verified=\"true\""))
@@ -106,6 +110,8 @@ struct AuditReportTests {
         #expect(page.contains("via acme-orders"))
         #expect(page.contains("<code>credentials.revoke</code>"))
         for forbidden in ["<script", "src=", "href=", "url(", "@import"] { #expect(!page.contains(forbidden), "\(forbidden)") }
+        // No secret or token, ever.
+        for secret in scenario.credentials.values.map(\.secret) + scenario.tokens.values { #expect(!page.contains(secret)) }
     }
 
     @Test func aCustomerReportHoldsNothingOfAnyOtherCustomer() throws {
@@ -128,9 +134,10 @@ struct AuditReportTests {
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         let png = artifacts.appendingPathComponent("audit-report.png").path
         try? FileManager.default.removeItem(atPath: png)
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/bin"
         let chromium = try #require(
-            ["/usr/bin/chromium", "/usr/local/bin/chromium"].first { FileManager.default.isExecutableFile(atPath: $0) },
-            "chromium is not installed (CI installs the Debian package 'chromium')")
+            path.split(separator: ":").map { "\($0)/chromium" }.first { FileManager.default.isExecutableFile(atPath: $0) },
+            "chromium is not on PATH (CI installs the Debian package 'chromium')")
         let rendered = try runWithTimeout(chromium, [
             "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(cli.directory)/chromium",
             "--screenshot=\(png)", "--window-size=1000,1400", "file://\(cli.directory)/render.html",
