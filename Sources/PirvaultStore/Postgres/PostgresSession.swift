@@ -180,7 +180,8 @@ final class PostgresSession {
                 return .postgres("PostgreSQL error \(state): \(message)")
             }
         case .sslUnsupported:
-            return .unavailable(target, problem: "the server does not offer TLS, but sslmode asks for it; enable ssl on the server or use sslmode=disable on a trusted network")
+            return .postgres(
+                "PostgreSQL at \(target) does not offer TLS, but sslmode asks for it; enable ssl on the server, or use sslmode=disable on a trusted network")
         case .failedToAddSSLHandler:
             return .unavailable(target, problem: "TLS could not be set up")
         case .authMechanismRequiresPassword:
@@ -197,8 +198,11 @@ final class PostgresSession {
     }
 
     private static func connectProblem(_ error: any Error) -> String {
-        if let error = error as? IOError { return error.description }
-        if error is ChannelError { return "the connection failed or timed out" }
+        if let error = error as? NIOConnectionError, let failure = error.connectionErrors.first {
+            return connectProblem(failure.error)
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if error is NIOConnectionError || error is ChannelError { return "the connection failed or timed out" }
         return "\(type(of: error))"
     }
 }
