@@ -94,6 +94,15 @@ public final class Vault {
             throw VaultError.invalidInput(
                 "this vault is unlocked with a passphrase; pass --passphrase-file F or set PIRVAULT_PASSPHRASE")
         }
+        return try unlocked(store, header: header, unlockKey: unlockKey, clock: clock)
+    }
+
+    /// Opens the vault key in `header` with `unlockKey` (a key file's key, or
+    /// the Argon2id result of the passphrase under the header's parameters).
+    /// `open` and the check of a `copy` both unlock through here.
+    static func unlocked(
+        _ store: any VaultStore, header: VaultHeaderRecord, unlockKey: SealingKey, clock: Clock
+    ) throws -> Vault {
         let vaultKey: SealingKey
         do {
             vaultKey = try SealingKey(
@@ -108,7 +117,7 @@ public final class Vault {
                         to: store)
                 }
             }
-            throw VaultError.unlockFailed(path: path)
+            throw VaultError.unlockFailed(path: store.location)
         }
         let verifierKey: SecretBytes
         do {
