@@ -86,11 +86,13 @@ let package = Package(
             dependencies: ["PirvaultCore", "PirvaultCrypto"],
             path: "Benchmarks/pirvault-bench"
         ),
+        // A throw-away PostgreSQL server (and a free loopback port) for the tests.
+        .target(name: "PirvaultTestSupport", path: "Tests/PirvaultTestSupport"),
         .testTarget(name: "PirvaultCryptoTests", dependencies: ["PirvaultCrypto"]),
         .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
-        .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto"]),
+        .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto", "PirvaultTestSupport"]),
         .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON"]),
-        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto"]),
+        .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto", "PirvaultTestSupport"]),
         .testTarget(
             name: "PirvaultServerTests",
             dependencies: [

@@ -2,7 +2,7 @@
 # Installs the Debian packages pirvault needs to build and test, if missing.
 # Uses sudo when not run as root. Safe to run again.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light)
+packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

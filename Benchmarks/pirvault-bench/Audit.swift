@@ -18,14 +18,14 @@ func auditBenchmarks(eventCount: Int) throws {
             requestID: "req-\(i)", latencyMicros: Int64(200 + i % 700), jti: "MIbIhYYq1MWaTdhdd-yK2Q")
     }
     let single = 300
-    let singleTime = try seconds { for i in 0..<single { try vault.appendAuditEvents([event(i)]) } }
+    let singleTime = try seconds { for i in 0..<single { try vault.appendAuditEvents([PendingAudit(event(i))]) } }
     row("append, one commit per event (synchronous=FULL)", perSecond(Double(single) / singleTime))
     var appended = single
     let batch = 10_000
     let batchTime = try seconds {
         while appended < eventCount {
             let n = min(batch, eventCount - appended)
-            try vault.appendAuditEvents((appended..<(appended + n)).map(event))
+            try vault.appendAuditEvents((appended..<(appended + n)).map { PendingAudit(event($0)) })
             appended += n
         }
     }

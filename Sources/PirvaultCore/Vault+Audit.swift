@@ -1,12 +1,43 @@
 import PirvaultStore
 
+/// An answer waiting for its audit row: the event, the opaque token it
+/// issued (if any), and the state version its decision was made on.
+public struct PendingAudit: Sendable {
+    public var event: AuditEvent
+    public var opaque: OpaqueTokenRecord?
+    /// nil: append whatever the state is now.
+    public var decidedAt: Int64?
+
+    public init(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, decidedAt: Int64? = nil) {
+        self.event = event
+        self.opaque = opaque
+        self.decidedAt = decidedAt
+    }
+}
+
 extension Vault {
-    /// Appends `events` in one transaction (one commit for all: the server's
-    /// group commit). Each gets the next leaf index; `seq` is ignored.
-    public func appendAuditEvents(_ events: [AuditEvent], storingOpaqueTokens opaque: [OpaqueTokenRecord] = []) throws {
+    /// Appends the events of `pending` in one transaction (one commit for
+    /// all: the server's group commit); each gets the next leaf index.
+    ///
+    /// A decision made on a state that another process or node has changed
+    /// since is not appended: the transaction reads the state version under
+    /// the write lock, and the indexes of the stale entries come back so
+    /// their requests can be decided again. So no answer contradicts a change
+    /// that had committed before the answer's own commit.
+    @discardableResult
+    public func appendAuditEvents(_ pending: [PendingAudit]) throws -> Set<Int> {
         try write {
-            for record in opaque { try store.insertOpaqueToken(record) }
-            for event in events { try audit(event) }
+            let current = try store.stateVersion()
+            var stale = Set<Int>()
+            for (index, entry) in pending.enumerated() {
+                if let decidedAt = entry.decidedAt, decidedAt != current {
+                    stale.insert(index)
+                    continue
+                }
+                if let opaque = entry.opaque { try store.insertOpaqueToken(opaque) }
+                try audit(entry.event)
+            }
+            return stale
         }
     }
 

@@ -86,22 +86,67 @@ extension Vault {
         unlockMethod = newUnlock.method
     }
 
+    /// How long a vault-key link is kept: a server or node that still holds
+    /// the previous key takes the new one through it within that time.
+    public static let vaultKeyLinkLifetimeSeconds: Int64 = 86_400
+
+    /// Takes the vault keys that another process or node rotated to since
+    /// this one was unlocked, each through its link (sealed under the key
+    /// before it). A server thus keeps working across `keys rotate-vault-key`
+    /// without a restart or the new key file.
+    public func followVaultKeyRotations() throws {
+        let current = try store.vaultKeyEpoch()
+        guard current != vaultKeyEpoch else { return }
+        var key = vaultKey
+        var epoch = vaultKeyEpoch
+        for link in try store.vaultKeyLinks(after: epoch) where link.epoch == epoch + 1 {
+            guard let opened = try? key.open(link.sealedKey, associatedData: AD.vaultKeyLink(vaultID, epoch: link.epoch)),
+                let next = try? SealingKey(opened)
+            else {
+                throw VaultError.tampered("the link to vault key \(link.epoch) did not decrypt: the vault was altered; restore it from a backup")
+            }
+            key = next
+            epoch = link.epoch
+        }
+        guard epoch == current else {
+            throw VaultError.conflict(
+                "the vault key was rotated more than a day after this process was unlocked; restart it with the current key file or passphrase")
+        }
+        vaultKey = key
+        vaultKeyEpoch = epoch
+    }
+
     /// Replaces the vault key: every data key, signing key and the verifier key
     /// are opened with the old one and sealed with the new one, in a single
     /// transaction, so a failure (or a crash) part way leaves the old state.
+    /// The new key is also sealed under the old one, for running servers.
     public func rotateVaultKey() throws -> Int {
         let newKey = SealingKey.generate()
         let rewrapped = try write {
             let header = try store.header()
+            // Another process may have changed the passphrase or key file
+            // since this one was unlocked: the new key must be sealed under
+            // the unlock secret the vault has now.
+            guard header.unlockMethod == unlockMethod,
+                (try? unlockKey.open(header.sealedVaultKey, associatedData: AD.vaultKey(vaultID, unlockMethod))) != nil
+            else {
+                throw VaultError.conflict("the passphrase or key file changed while this command ran; nothing was changed — run it again with the new one")
+            }
             let verifierKey: SecretBytes
             do {
                 verifierKey = try vaultKey.open(header.sealedVerifierKey, associatedData: AD.verifierKey(vaultID))
             } catch {
                 throw VaultError.tampered("the vault's verifier key did not decrypt; nothing was changed — restore the vault from a backup")
             }
-            try store.updateSealedVaultKeys(
+            let now = clock.now()
+            let newEpoch = vaultKeyEpoch + 1
+            try store.replaceVaultKey(
                 sealedVaultKey: unlockKey.seal(newKey.keyBytes, associatedData: AD.vaultKey(vaultID, unlockMethod)),
-                sealedVerifierKey: newKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)))
+                sealedVerifierKey: newKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)),
+                link: VaultKeyLink(
+                    epoch: newEpoch, sealedKey: vaultKey.seal(newKey.keyBytes, associatedData: AD.vaultKeyLink(vaultID, epoch: newEpoch)),
+                    createdAt: now),
+                forgetLinksBefore: now.adding(seconds: -Self.vaultKeyLinkLifetimeSeconds))
             let dataKeys = try store.sealedDataKeys()
             for entry in dataKeys {
                 let ad = AD.dataKey(vaultID, instanceID: entry.instanceID)
@@ -129,6 +174,7 @@ extension Vault {
             return dataKeys.count
         }
         vaultKey = newKey
+        vaultKeyEpoch += 1
         return rewrapped
     }
 }

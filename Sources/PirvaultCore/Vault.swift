@@ -12,8 +12,11 @@ import PirvaultStore
 public final class Vault {
     let store: any VaultStore
     public let vaultID: String
-    /// Replaced by `rotateVaultKey`.
+    /// Replaced by `rotateVaultKey`, and followed when another process or
+    /// node rotates it (`followVaultKeyRotations`).
     var vaultKey: SealingKey
+    /// Which of the vault's keys `vaultKey` is (1 until the first rotation).
+    var vaultKeyEpoch: Int64
     /// The key the vault key is sealed under; replaced by `changeUnlock`.
     var unlockKey: SealingKey
     var unlockMethod: VaultHeaderRecord.UnlockMethod
@@ -25,12 +28,13 @@ public final class Vault {
     public var path: String { store.location }
 
     private init(
-        store: any VaultStore, vaultID: String, vaultKey: SealingKey, unlockKey: SealingKey,
+        store: any VaultStore, vaultID: String, vaultKey: SealingKey, vaultKeyEpoch: Int64, unlockKey: SealingKey,
         unlockMethod: VaultHeaderRecord.UnlockMethod, verifier: SecretVerifier, clock: Clock
     ) {
         self.store = store
         self.vaultID = vaultID
         self.vaultKey = vaultKey
+        self.vaultKeyEpoch = vaultKeyEpoch
         self.unlockKey = unlockKey
         self.unlockMethod = unlockMethod
         self.verifier = verifier
@@ -56,7 +60,7 @@ public final class Vault {
         _ = try storeOperation {
             try VaultStores.create(path, header: header) { store in
                 let created = Vault(
-                    store: store, vaultID: vaultID, vaultKey: vaultKey, unlockKey: newUnlock.key,
+                    store: store, vaultID: vaultID, vaultKey: vaultKey, vaultKeyEpoch: 1, unlockKey: newUnlock.key,
                     unlockMethod: newUnlock.method, verifier: try SecretVerifier(key: verifierKey), clock: clock)
                 try created.insertSigningKey(.generate(), at: now)
                 try created.insertAuditKey(.generate(), at: now)
@@ -73,7 +77,7 @@ public final class Vault {
     /// throws `VaultError.unlockFailed` and leaves a `vault.unlock` audit row.
     public static func open(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
         let store = try storeOperation { try VaultStores.open(path) }
-        let header = try storeOperation { try store.header() }
+        let (header, epoch) = try storeOperation { try store.read { (try store.header(), try store.vaultKeyEpoch()) } }
         let unlockKey: SealingKey
         switch (unlock, header.unlockMethod) {
         case (.keyFile(let bytes), .keyFile):
@@ -126,7 +130,7 @@ public final class Vault {
             throw VaultError.tampered("the vault's verifier key did not decrypt: the vault header was altered; restore it from a backup")
         }
         return Vault(
-            store: store, vaultID: header.vaultID, vaultKey: vaultKey, unlockKey: unlockKey,
+            store: store, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: epoch, unlockKey: unlockKey,
             unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
     }
 
@@ -135,7 +139,7 @@ public final class Vault {
     public func openAnotherConnection() throws -> Vault {
         Vault(
             store: try storeOperation { try store.openAnother() }, vaultID: vaultID, vaultKey: vaultKey,
-            unlockKey: unlockKey, unlockMethod: unlockMethod, verifier: verifier, clock: clock)
+            vaultKeyEpoch: vaultKeyEpoch, unlockKey: unlockKey, unlockMethod: unlockMethod, verifier: verifier, clock: clock)
     }
 
     /// Appends `event` at the next leaf index, in the current transaction.
@@ -156,10 +160,13 @@ public final class Vault {
     }
 
     /// Runs `body` in one write transaction, with store errors translated,
-    /// and writes a checkpoint when the policy says one is due.
+    /// and writes a checkpoint when the policy says one is due. It first
+    /// takes any vault key that another process rotated to since, so what
+    /// it seals and opens uses the vault's current key.
     func write<T>(_ body: () throws -> T) throws -> T {
         try storeOperation {
             try store.write {
+                try followVaultKeyRotations()
                 let result = try body()
                 try checkpointIfDue()
                 return result
@@ -185,6 +192,10 @@ enum AD {
 
     static func secret(_ vault: String, credentialID: Int64, instanceID: Int64) -> String {
         "pirvault/v1|\(vault)|credentials|\(credentialID)|sealed_secret|instance=\(instanceID)"
+    }
+
+    static func vaultKeyLink(_ vault: String, epoch: Int64) -> String {
+        "pirvault/v1|\(vault)|vault_key_links|\(epoch)|sealed_key"
     }
 
     static func signingKey(_ vault: String, keyID: Int64) -> String {

@@ -7,11 +7,12 @@ import Synchronization
 /// (`synchronous=FULL`), then answers all of them. While one commit syncs,
 /// the next batch gathers, so durability costs one fsync per batch, not per
 /// request. If the commit fails every waiter gets the error (the request is
-/// then refused with 503, never served unaudited).
+/// then refused with 503, never served unaudited). A decision made on a
+/// state that changed before the commit gets `StaleDecision` instead, and its
+/// request is decided again on the new state.
 final class AuditCommitter: Sendable {
     private struct Pending {
-        var events: [AuditEvent] = []
-        var opaque: [OpaqueTokenRecord] = []
+        var entries: [PendingAudit] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var stopping = false
     }
@@ -29,13 +30,13 @@ final class AuditCommitter: Sendable {
     }
 
     /// Returns once `event` (and `opaque`, the record of an opaque token just
-    /// issued) is committed.
-    func commit(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil) async throws {
+    /// issued) is committed; throws `StaleDecision` if the state version
+    /// `call` was decided on is no longer current.
+    func commit(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, decidedAt version: Int64) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let accepted = pending.withLock { state -> Bool in
                 guard !state.stopping else { return false }
-                state.events.append(event)
-                if let opaque { state.opaque.append(opaque) }
+                state.entries.append(PendingAudit(event, opaque: opaque, decidedAt: version))
                 state.waiters.append(continuation)
                 return true
             }
@@ -60,15 +61,16 @@ final class AuditCommitter: Sendable {
             wake.wait()
             let batch = pending.withLock { state -> Pending in
                 let taken = state
-                state.events.removeAll(keepingCapacity: true)
-                state.opaque.removeAll(keepingCapacity: true)
+                state.entries.removeAll(keepingCapacity: true)
                 state.waiters.removeAll(keepingCapacity: true)
                 return taken
             }
             if !batch.waiters.isEmpty {
                 do {
-                    try vault.withLock { try $0.appendAuditEvents(batch.events, storingOpaqueTokens: batch.opaque) }
-                    for waiter in batch.waiters { waiter.resume() }
+                    let stale = try vault.withLock { try $0.appendAuditEvents(batch.entries) }
+                    for (index, waiter) in batch.waiters.enumerated() {
+                        if stale.contains(index) { waiter.resume(throwing: StaleDecision()) } else { waiter.resume() }
+                    }
                 } catch {
                     for waiter in batch.waiters { waiter.resume(throwing: error) }
                 }
@@ -80,3 +82,7 @@ final class AuditCommitter: Sendable {
         }
     }
 }
+
+/// The request was decided on a state that another process or node changed
+/// before its audit row committed: decide it again.
+struct StaleDecision: Error {}

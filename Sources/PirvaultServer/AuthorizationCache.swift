@@ -30,15 +30,23 @@ final class AuthorizationCache: Sendable {
         try refresh()
     }
 
-    func refresh() throws {
+    /// Reloads what changed and returns the state version the cache now
+    /// holds. Without `force`, SQLite's `data_version` skips the read when
+    /// nobody committed, and on PostgreSQL the read is skipped altogether:
+    /// the audit commit confirms the version (`StaleDecision`). With `force`
+    /// the version is always read.
+    @discardableResult
+    func refresh(force: Bool = false) throws -> Int64 {
         try inner.withLock { state in
             if let counter = try state.vault.commitCounter() {
-                guard counter != state.commitCounter else { return }
+                guard counter != state.commitCounter || force else { return state.stateVersion }
                 state.commitCounter = counter
+            } else if !force && state.signer != nil {
+                return state.stateVersion
             }
             let stateVersion = try state.vault.stateVersion()
-            guard stateVersion != state.stateVersion else { return }
-            state.stateVersion = stateVersion
+            guard stateVersion != state.stateVersion else { return stateVersion }
+            try state.vault.followVaultKeyRotations()
             state.clients.removeAll(keepingCapacity: true)
             verifiedSignatures.removeAll()
             state.revoked = try state.vault.revokedTokenIDs()
@@ -46,6 +54,8 @@ final class AuthorizationCache: Sendable {
             state.keys = Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first })
             state.signer = try state.vault.signingIdentity()
             state.jwks = try state.vault.jwks().compactString()
+            state.stateVersion = stateVersion
+            return stateVersion
         }
     }
 

@@ -83,7 +83,7 @@ public final class PirvaultServer: Sendable {
         }
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
             router.on("/http/**", method: method) { request, context in
-                await self.handle("gateway", request, context, self.gateway)
+                await self.handle("gateway", request, context, bodyLimit: self.configuration.maxGatewayBodyBytes, self.gateway)
             }
         }
         return router
@@ -109,6 +109,8 @@ public final class PirvaultServer: Sendable {
         let requestID: String
         let remoteAddress: String?
         let started: ContinuousClock.Instant
+        /// The vault state version the cache held when this attempt started.
+        var stateVersion: Int64 = 0
 
         var latencyMicros: Int64 {
             let elapsed = ContinuousClock.now - started
@@ -122,12 +124,15 @@ public final class PirvaultServer: Sendable {
     }
 
     /// Common request handling: limits, the cache refresh, latency metrics,
-    /// and 503 when the vault (or its audit log) cannot be used.
+    /// and 503 when the vault (or its audit log) cannot be used. The body is
+    /// read once up front (at most `bodyLimit` bytes), so that a request
+    /// whose decision went stale before its audit commit can be decided again.
     func handle(
-        _ route: String, _ request: Request, _ context: PirvaultRequestContext,
+        _ route: String, _ request: Request, _ context: PirvaultRequestContext, bodyLimit: Int? = nil,
         _ body: (Request, Call) async throws -> Reply
     ) async -> Response {
-        let call = Call(
+        var request = request
+        var call = Call(
             requestID: request.headers[.requestID].flatMap { $0.count <= 64 ? $0 : nil }
                 ?? PublicBase64.encode(SecureRandom.bytes(12), .urlSafeNoPadding),
             remoteAddress: context.remoteAddress, started: .now)
@@ -137,8 +142,11 @@ public final class PirvaultServer: Sendable {
             reply = .json(.object([("error", .string("invalid_request")), ("error_description", .string("request headers are larger than \(configuration.maxHeaderBytes) bytes"))]), status: .init(code: 431))
         } else {
             do {
-                try cache.refresh()
-                reply = try await body(request, call)
+                _ = try await collectBody(&request, upTo: bodyLimit ?? configuration.maxFormBytes)
+                reply = try await decideAgainWhenStale { force in
+                    call.stateVersion = try cache.refresh(force: force)
+                    return try await body(request, call)
+                }
             } catch is NIOTooManyBytesError {
                 reply = .json(.object([("error", .string("invalid_request")), ("error_description", .string("request body is too large"))]), status: .contentTooLarge)
             } catch is UnreadableBody {
@@ -154,6 +162,22 @@ public final class PirvaultServer: Sendable {
         var response = reply.response
         response.headers[.requestID] = call.requestID
         return response
+    }
+}
+
+extension PirvaultServer {
+    /// Runs `attempt`; when its decision went stale before the audit commit
+    /// (a change by the CLI or another node), runs it again on a freshly
+    /// read state, a few times at most.
+    func decideAgainWhenStale(_ attempt: (_ forceRefresh: Bool) async throws -> Reply) async throws -> Reply {
+        var tries = 0
+        while true {
+            do {
+                return try await attempt(tries > 0)
+            } catch is StaleDecision where tries < 4 {
+                tries += 1
+            }
+        }
     }
 }
 

@@ -45,6 +45,9 @@ extension PirvaultServer {
         // Read (and so bound) the body before deciding.
         let body = try await collectBody(&request, upTo: configuration.maxGatewayBodyBytes)
         let flow = request.uri.path
+        // A forwarded call reaches the upstream before its audit commit, so
+        // the state it is decided on is confirmed first.
+        if upstream != nil, try cache.refresh(force: true) != call.stateVersion { throw StaleDecision() }
         let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
         let reply: Reply
         if let refusal = decided.refusal {
@@ -86,8 +89,6 @@ extension PirvaultServer {
         _ name: String, request: Request, flow: String, decided: (refusal: Refusal?, client: ClientState?, jti: String?),
         reply: Reply, call: Call
     ) async throws {
-        let outcome = decided.refusal == nil ? "allowed" : decided.refusal!.isAuthentication ? "unauthenticated" : "forbidden"
-        metrics.increment("pirvault_gateway_decisions_total", [("outcome", outcome)])
         let method = request.headers[.originalMethod] ?? request.method.rawValue
         try await committer.commit(
             AuditEvent(
@@ -95,6 +96,9 @@ extension PirvaultServer {
                 reason: decided.refusal?.reason ?? "allowed", customer: decided.client?.customer,
                 instance: decided.client?.name, clientID: decided.client?.clientID, flow: AuditEvent.untrusted(flow),
                 method: AuditEvent.untrusted(method), status: Int(reply.status.code), remoteAddress: call.remoteAddress,
-                requestID: call.requestID, latencyMicros: call.latencyMicros, jti: decided.jti))
+                requestID: call.requestID, latencyMicros: call.latencyMicros, jti: decided.jti),
+            decidedAt: call.stateVersion)
+        let outcome = decided.refusal == nil ? "allowed" : decided.refusal!.isAuthentication ? "unauthenticated" : "forbidden"
+        metrics.increment("pirvault_gateway_decisions_total", [("outcome", outcome)])
     }
 }

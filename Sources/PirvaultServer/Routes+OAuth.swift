@@ -82,7 +82,7 @@ extension PirvaultServer {
             event.clientID = client?.clientID
             event.status = Int(reply.status.code)
             event.latencyMicros = call.latencyMicros
-            try await committer.commit(event)
+            try await committer.commit(event, decidedAt: call.stateVersion)
             metrics.increment("pirvault_token_requests_total", [("outcome", code)])
             return reply
         }
@@ -133,7 +133,7 @@ extension PirvaultServer {
             event.status = 200
             event.jti = issued.jti
             event.latencyMicros = call.latencyMicros
-            try await committer.commit(event, opaque: issued.opaqueRecord)
+            try await committer.commit(event, opaque: issued.opaqueRecord, decidedAt: call.stateVersion)
             metrics.increment("pirvault_token_requests_total", [("outcome", "issued")])
             return .json(issued.jsonObject)
         }
@@ -149,7 +149,7 @@ extension PirvaultServer {
     func authenticatedTokenCall(_ request: Request, _ call: Call, _ event: inout AuditEvent) async throws -> TokenCall {
         func refuse(_ code: String, _ reason: String, description: String? = nil, headers: HTTPFields = [:]) async throws -> TokenCall {
             event.reason = "\(code): \(reason)"
-            try await committer.commit(event)
+            try await committer.commit(event, decidedAt: call.stateVersion)
             var reply = oauthError(code, description ?? reason)
             for field in headers { reply.headers.append(field) }
             return .refused(reply)
@@ -198,13 +198,13 @@ extension PirvaultServer {
         guard let verified = decision.token, decision.isAllowed, verified.client.customer == caller.customer else {
             event.reason = decision.token.map { $0.client.customer == caller.customer ? decision.reason : "token of another customer" } ?? decision.reason
             event.outcome = .allowed
-            try await committer.commit(event)
+            try await committer.commit(event, decidedAt: call.stateVersion)
             return .json(.object([("active", .bool(false))]))
         }
         event.outcome = .allowed
         event.reason = "active token of instance \(verified.client.name)"
         event.jti = verified.jti
-        try await committer.commit(event)
+        try await committer.commit(event, decidedAt: call.stateVersion)
         return .json(
             .object([
                 ("active", .bool(true)), ("scope", .string(verified.scope.joined(separator: " "))),
@@ -230,13 +230,13 @@ extension PirvaultServer {
             // RFC 7009 §2.2: an invalid or unknown token is answered with 200.
             event.outcome = .allowed
             event.reason = "nothing to revoke: \(decision.reason)"
-            try await committer.commit(event)
+            try await committer.commit(event, decidedAt: call.stateVersion)
             return .json(.object([]))
         }
         guard verified.clientID == caller.clientID else {
             event.reason = "the token belongs to another client"
             event.jti = verified.jti
-            try await committer.commit(event)
+            try await committer.commit(event, decidedAt: call.stateVersion)
             return oauthError("unauthorized_client", "a client may revoke only its own tokens")
         }
         try committer.revoke(verified, reason: "revoked by its client (RFC 7009)", requestID: call.requestID, remoteAddress: call.remoteAddress)
@@ -246,6 +246,8 @@ extension PirvaultServer {
     // MARK: Keys and metadata
 
     func jwks(_ request: Request, _ call: Call) async throws -> Reply {
+        // Not audited, so no commit confirms the state: read it now.
+        try cache.refresh(force: true)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "public, max-age=60"

@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 extension PostgresLocation {
     /// The result of looking up the database password: the password (if any
     /// source has one) and a warning to print when a password file was skipped.

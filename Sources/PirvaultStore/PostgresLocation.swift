@@ -35,10 +35,12 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// A Unix socket location; `sslMode` nil means ``SSLMode/disable``.
     public init(user: String, socketDirectory: String, port: Int = 5432, database: String, sslMode: SSLMode? = nil) {
-        self.init(user: user, host: nil, socketDirectory: socketDirectory, port: port, database: database, sslMode: sslMode)
+        self.init(
+            user: user, host: nil, socketDirectory: socketDirectory, port: port, database: database, sslMode: sslMode)
     }
 
-    private init(user: String, host: String?, socketDirectory: String?, port: Int, database: String, sslMode: SSLMode?) {
+    private init(user: String, host: String?, socketDirectory: String?, port: Int, database: String, sslMode: SSLMode?)
+    {
         self.user = user
         self.host = host
         self.socketDirectory = socketDirectory
@@ -54,7 +56,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         let user = URLText.encode(user), database = URLText.encode(database)
         if let socketDirectory {
             let port = port == 5432 ? "" : ":\(port)"
-            return "postgres://\(user)@\(port)/\(database)?host=\(URLText.encode(socketDirectory, keeping: "/"))&sslmode=\(sslMode.rawValue)"
+            let directory = URLText.encode(socketDirectory, keeping: "/")
+            return "postgres://\(user)@\(port)/\(database)?host=\(directory)&sslmode=\(sslMode.rawValue)"
         }
         let host = host ?? ""
         let shownHost = host.contains(":") ? "[\(host)]" : host
@@ -116,19 +119,23 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             let rest = text[text.index(after: close)...]
             guard rest.isEmpty || rest.hasPrefix(":") else { throw VaultLocationError.badHost }
             portText = rest.isEmpty ? nil : rest.dropFirst()
-            guard host.contains(":"), host.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") }) else {
+            guard host.contains(":"), host.allSatisfy({ $0.isASCII && ($0.isHexDigit || $0 == ":" || $0 == ".") })
+            else {
                 throw VaultLocationError.badHost
             }
         } else {
             (host, portText) = URLText.split(text, at: ":")
             guard portText?.contains(":") != true else { throw VaultLocationError.badHost }  // IPv6 without brackets
-            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }) else {
+            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") })
+            else {
                 throw VaultLocationError.badHost
             }
         }
         var port = 5432
         if let portText {
-            guard portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(portText), (1...65535).contains(number) else {
+            guard portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(portText),
+                (1...65535).contains(number)
+            else {
                 throw VaultLocationError.badPort
             }
             port = number

@@ -220,3 +220,16 @@ public struct CheckpointRecord: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+/// A vault key sealed under the vault key of the epoch before it.
+public struct VaultKeyLink: Sendable, Equatable {
+    public var epoch: Int64
+    public var sealedKey: [UInt8]
+    public var createdAt: Timestamp
+
+    public init(epoch: Int64, sealedKey: [UInt8], createdAt: Timestamp) {
+        self.epoch = epoch
+        self.sealedKey = sealedKey
+        self.createdAt = createdAt
+    }
+}

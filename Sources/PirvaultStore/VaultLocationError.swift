@@ -32,17 +32,20 @@ public enum VaultLocationError: Error, Equatable, Sendable, CustomStringConverti
         let form = "postgres://USER@HOST[:PORT]/DATABASE"
         switch self {
         case .passwordInURL:
-            return "the --vault URL contains a password; remove it and put the password in PGPASSWORD, a PGPASSFILE file or ~/.pgpass"
+            return
+                "the --vault URL contains a password; remove it and put the password in PGPASSWORD, a PGPASSFILE file or ~/.pgpass"
         case .missingUser:
             return "the --vault URL names no user; write it as \(form)"
         case .missingHost:
-            return "the --vault URL names no host; write it as \(form), or postgres://USER@/DATABASE?host=/SOCKET/DIR for a Unix socket"
+            return
+                "the --vault URL names no host; write it as \(form), or postgres://USER@/DATABASE?host=/SOCKET/DIR for a Unix socket"
         case .missingDatabase:
             return "the --vault URL names no database; write it as \(form)"
         case .badPort:
             return "the --vault URL has a bad port; give a number from 1 to 65535, or leave it out for 5432"
         case .badHost:
-            return "the --vault URL has a bad host; give a name, an IPv4 address or an IPv6 address in brackets such as [::1]"
+            return
+                "the --vault URL has a bad host; give a name, an IPv4 address or an IPv6 address in brackets such as [::1]"
         case .hostAndSocket:
             return "the --vault URL gives both a host and ?host= (a socket directory); keep one of them"
         case .socketNotAbsolute:
@@ -60,6 +63,7 @@ public enum VaultLocationError: Error, Equatable, Sendable, CustomStringConverti
     }
 
     private static func isPlainWord(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 32 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+        !text.isEmpty && text.count <= 32
+            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
     }
 }

@@ -54,7 +54,18 @@ public protocol VaultStore: AnyObject {
         method: VaultHeaderRecord.UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
         sealedVaultKey: [UInt8]) throws
 
-    func updateSealedVaultKeys(sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8]) throws
+    /// The number of vault keys this vault has had (1 until the first rotation).
+    func vaultKeyEpoch() throws -> Int64
+
+    /// Installs a new vault key: the header's sealed vault and verifier keys
+    /// and its epoch, plus `link` (the new key sealed under the previous one,
+    /// for processes that still hold that). Links made before `forgetLinksBefore`
+    /// are deleted.
+    func replaceVaultKey(
+        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], link: VaultKeyLink, forgetLinksBefore: Timestamp) throws
+
+    /// The links of epochs after `epoch`, oldest first.
+    func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink]
 
     // MARK: Instances and credentials
 

@@ -1,4 +1,5 @@
 import Foundation
+import PirvaultTestSupport
 import Testing
 
 /// Hostile and malformed input, across the command line and HTTP: each one is
@@ -37,7 +38,7 @@ import Testing
 
         init() throws {
             var cli = try CLI.withVault()
-            port = try ServeTests.RunningServer.freePort()
+            port = try LoopbackPort.free()
             cli.environment["PIRVAULT_ISSUER"] = "http://127.0.0.1:\(port)"
             self.cli = cli
             acme = try serviceKeyCredentials(cli.run("instance", "create", "acme-orders", "--customer", "ACME", "--flow", "orders/*").stdout)

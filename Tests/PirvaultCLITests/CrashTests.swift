@@ -1,4 +1,5 @@
 import Foundation
+import PirvaultTestSupport
 import Testing
 
 /// Crash safety: `pirvault serve` and CLI writers killed with SIGKILL at random
@@ -18,7 +19,7 @@ import Testing
         let seed = UInt64.random(in: 0..<UInt64.max)
         var random = SeededGenerator(seed: seed)
 
-        let port = try ServeTests.RunningServer.freePort()
+        let port = try LoopbackPort.free()
         var server = try ServeTests.RunningServer(cli: cli, port: port)
         let acksPath = cli.directory + "/acks"
         let load = try LoadClient(cli: cli, baseURL: server.baseURL, client: client, flow: "/http/orders/1", acks: acksPath)

@@ -1,4 +1,5 @@
 import Foundation
+import PirvaultTestSupport
 import Testing
 
 /// A real nginx (Debian's) in front of a small upstream, asking pirvault's
@@ -13,7 +14,7 @@ struct NginxTests {
         defer { _ = pirvault.stop() }
 
         // The upstream: Python's http.server answering every GET with a fixed body.
-        let upstreamPort = try ServeTests.RunningServer.freePort()
+        let upstreamPort = try LoopbackPort.free()
         let upstream = try ServeTests.startPython(
             """
             import http.server, sys
@@ -29,7 +30,7 @@ struct NginxTests {
 
         let prefix = cli.directory + "/nginx"
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
-        let nginxPort = try ServeTests.RunningServer.freePort()
+        let nginxPort = try LoopbackPort.free()
         let pirvaultAddress = pirvault.baseURL.replacingOccurrences(of: "http://", with: "")
         let config = """
             worker_processes 1;

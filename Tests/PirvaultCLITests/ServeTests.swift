@@ -1,4 +1,5 @@
 import Foundation
+import PirvaultTestSupport
 import Testing
 
 /// `pirvault serve` as a process, used by clients pirvault did not write:
@@ -24,7 +25,7 @@ struct ServeTests {
             }
             let start = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             process.executableURL = CLI.executable
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(try port ?? Self.freePort())"] + extraArguments
+            process.arguments = ["serve", "--listen", "127.0.0.1:\(try port ?? LoopbackPort.free())"] + extraArguments
             process.environment = cli.environment
             process.standardOutput = Self.appending(output)
             process.standardError = Self.appending(errors)
@@ -41,22 +42,6 @@ struct ServeTests {
             }
             guard let url else { throw CLI.CLIError("pirvault serve did not start") }
             baseURL = url
-        }
-
-        /// A port nothing listens on right now (the kernel's pick for port 0).
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else { throw CLI.CLIError("no free port") }
-            return Int(UInt16(bigEndian: address.sin_port))
         }
 
         static func appending(_ path: String) -> FileHandle? {

@@ -1,5 +1,6 @@
 import Foundation
 import PirvaultCrypto
+import PirvaultTestSupport
 import Testing
 
 /// `serve --upstream URL --upstream-instance NAME`: allowed calls are
@@ -21,7 +22,7 @@ struct UpstreamTests {
         // The upstream: echoes what it received as JSON, and logs each path.
         let log = cloud.directory + "/upstream.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        let upstreamPort = try ServeTests.RunningServer.freePort()
+        let upstreamPort = try LoopbackPort.free()
         let upstream = try ServeTests.startPython(
             """
             import http.server, json, sys

@@ -1,5 +1,5 @@
 -- pirvault schema for PostgreSQL, version 1: the same tables and meaning as
--- the SQLite schema's migrations 1-4, plus the head row of the shared audit
+-- the SQLite schema's migrations 1-5, plus the head row of the shared audit
 -- log. A migration never changes once shipped: add a new numbered file.
 -- Secret columns are named sealed_* and hold XChaCha20-Poly1305 ciphertexts
 -- whose associated data names their table, row and column: the database sees
@@ -17,7 +17,18 @@ CREATE TABLE vault_header (
     kdf_salt            BYTEA,
     sealed_vault_key    BYTEA   NOT NULL,
     sealed_verifier_key BYTEA   NOT NULL,
-    created_at          TEXT    NOT NULL
+    created_at          TEXT    NOT NULL,
+    -- bumped by each vault-key rotation
+    vault_key_epoch     BIGINT  NOT NULL DEFAULT 1
+);
+
+-- Each rotation seals the new vault key under the previous one, so running
+-- nodes that hold the previous key follow without being unlocked again.
+-- Links are deleted a day after they are made.
+CREATE TABLE vault_key_links (
+    epoch         BIGINT  PRIMARY KEY,
+    sealed_key    BYTEA   NOT NULL,
+    created_at_us BIGINT  NOT NULL
 );
 
 CREATE TABLE customers (
@@ -151,6 +162,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER vault_header_changed AFTER UPDATE ON vault_header
+    FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
 CREATE TRIGGER instances_changed AFTER INSERT OR UPDATE OR DELETE ON instances
     FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
 CREATE TRIGGER credentials_changed AFTER INSERT OR UPDATE OR DELETE ON credentials

@@ -126,12 +126,32 @@ public final class PostgresStore: VaultStore {
             """)
     }
 
-    public func updateSealedVaultKeys(sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8]) throws {
+    public func vaultKeyEpoch() throws -> Int64 {
+        try session.query("SELECT vault_key_epoch FROM vault_header WHERE singleton = 1").first?.int(0) ?? 1
+    }
+
+    public func replaceVaultKey(
+        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], link: VaultKeyLink, forgetLinksBefore: Timestamp
+    ) throws {
         try session.run(
             """
             UPDATE vault_header SET sealed_vault_key = \(ByteBuffer(bytes: sealedVaultKey)),
-                sealed_verifier_key = \(ByteBuffer(bytes: sealedVerifierKey))
+                sealed_verifier_key = \(ByteBuffer(bytes: sealedVerifierKey)), vault_key_epoch = \(link.epoch)
             WHERE singleton = 1
             """)
+        try session.run(
+            """
+            INSERT INTO vault_key_links (epoch, sealed_key, created_at_us)
+            VALUES (\(link.epoch), \(ByteBuffer(bytes: link.sealedKey)), \(link.createdAt.microseconds))
+            """)
+        try session.run("DELETE FROM vault_key_links WHERE created_at_us < \(forgetLinksBefore.microseconds)")
+    }
+
+    public func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink] {
+        try session.query(
+            "SELECT epoch, sealed_key, created_at_us FROM vault_key_links WHERE epoch > \(epoch) ORDER BY epoch"
+        ).map {
+            VaultKeyLink(epoch: try $0.int(0), sealedKey: try $0.blob(1) ?? [], createdAt: Timestamp(microseconds: try $0.int(2)))
+        }
     }
 }

@@ -72,10 +72,26 @@ extension SQLiteStore {
              kdfSalt.map(SQLValue.blob) ?? .null, .blob(sealedVaultKey)])
     }
 
-    public func updateSealedVaultKeys(sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8]) throws {
+    public func vaultKeyEpoch() throws -> Int64 {
+        try db.query("SELECT vault_key_epoch FROM vault_header WHERE singleton = 1") { $0.int(0) }.first ?? 1
+    }
+
+    public func replaceVaultKey(
+        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], link: VaultKeyLink, forgetLinksBefore: Timestamp
+    ) throws {
         try db.run(
-            "UPDATE vault_header SET sealed_vault_key = ?, sealed_verifier_key = ? WHERE singleton = 1",
-            [.blob(sealedVaultKey), .blob(sealedVerifierKey)])
+            "UPDATE vault_header SET sealed_vault_key = ?, sealed_verifier_key = ?, vault_key_epoch = ? WHERE singleton = 1",
+            [.blob(sealedVaultKey), .blob(sealedVerifierKey), .integer(link.epoch)])
+        try db.run(
+            "INSERT INTO vault_key_links (epoch, sealed_key, created_at_us) VALUES (?, ?, ?)",
+            [.integer(link.epoch), .blob(link.sealedKey), .integer(link.createdAt.microseconds)])
+        try db.run("DELETE FROM vault_key_links WHERE created_at_us < ?", [.integer(forgetLinksBefore.microseconds)])
+    }
+
+    public func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink] {
+        try db.query(
+            "SELECT epoch, sealed_key, created_at_us FROM vault_key_links WHERE epoch > ? ORDER BY epoch", [.integer(epoch)]
+        ) { VaultKeyLink(epoch: $0.int(0), sealedKey: $0.blob(1) ?? [], createdAt: Timestamp(microseconds: $0.int(2))) }
     }
 
     /// Every instance's id and sealed data key, for re-wrapping.
