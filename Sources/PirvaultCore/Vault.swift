@@ -77,7 +77,7 @@ public final class Vault {
     /// throws `VaultError.unlockFailed` and leaves a `vault.unlock` audit row.
     public static func open(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
         let store = try storeOperation { try VaultStores.open(path) }
-        let (header, epoch) = try storeOperation { try store.read { (try store.header(), try store.vaultKeyEpoch()) } }
+        let header = try storeOperation { try store.header() }
         let unlockKey: SealingKey
         switch (unlock, header.unlockMethod) {
         case (.keyFile(let bytes), .keyFile):
@@ -130,7 +130,7 @@ public final class Vault {
             throw VaultError.tampered("the vault's verifier key did not decrypt: the vault header was altered; restore it from a backup")
         }
         return Vault(
-            store: store, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: epoch, unlockKey: unlockKey,
+            store: store, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: header.vaultKeyEpoch, unlockKey: unlockKey,
             unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
     }
 

@@ -10,7 +10,8 @@ public enum StoreValue: Sendable, Equatable {
 /// The tables `vault copy` moves row by row, each with its columns, listed
 /// once for both backends (their schemas use the same names). `allCases` is
 /// in insertion order: parents before the rows that reference them. The
-/// header is not here: the copy's create step writes it.
+/// header (vault key epoch included) is not here: the copy's create step
+/// writes it.
 public enum CopiedTable: String, CaseIterable, Sendable {
     case customers
     case instances
@@ -21,6 +22,7 @@ public enum CopiedTable: String, CaseIterable, Sendable {
     case auditSigningKey = "audit_signing_key"
     case auditEvents = "audit_events"
     case auditCheckpoints = "audit_checkpoints"
+    case vaultKeyLinks = "vault_key_links"
 
     /// The table's SQL name.
     public var name: String { rawValue }
@@ -51,6 +53,7 @@ public enum CopiedTable: String, CaseIterable, Sendable {
                 "status", "remote_addr", "request_id", "latency_us", "jti", "canonical", "leaf_hash",
             ]
         case .auditCheckpoints: ["tree_size", "root_hash", "frontier", "note", "created_at_us"]
+        case .vaultKeyLinks: ["epoch", "sealed_key", "created_at_us"]
         }
     }
 

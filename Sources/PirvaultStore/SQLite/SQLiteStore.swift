@@ -33,15 +33,16 @@ public final class SQLiteStore: VaultStore {
                 try db.run(
                     """
                     INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
-                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at, vault_key_epoch)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [.text(header.vaultID), .text(header.unlockMethod.rawValue),
                      header.kdfSalt == nil ? .null : .text("argon2id13"),
                      header.kdfOpslimit.map(SQLValue.integer) ?? .null,
                      header.kdfMemlimit.map(SQLValue.integer) ?? .null,
                      header.kdfSalt.map(SQLValue.blob) ?? .null,
-                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt)])
+                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt),
+                     .integer(header.vaultKeyEpoch)])
                 try then(store)
             }
             return store
@@ -94,7 +95,7 @@ public final class SQLiteStore: VaultStore {
         let rows = try db.query(
             """
             SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
-                   sealed_verifier_key, created_at
+                   sealed_verifier_key, created_at, vault_key_epoch
             FROM vault_header WHERE singleton = 1
             """
         ) { row -> VaultHeaderRecord in
@@ -104,7 +105,7 @@ public final class SQLiteStore: VaultStore {
             return VaultHeaderRecord(
                 vaultID: row.string(0), unlockMethod: method, kdfOpslimit: row.optionalInt(2),
                 kdfMemlimit: row.optionalInt(3), kdfSalt: row.blob(4), sealedVaultKey: row.blob(5) ?? [],
-                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7))
+                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7), vaultKeyEpoch: row.int(8))
         }
         guard let header = rows.first else { throw StoreError.notAVault(path: db.path) }
         return header
