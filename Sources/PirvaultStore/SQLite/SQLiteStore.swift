@@ -33,16 +33,19 @@ public final class SQLiteStore: VaultStore {
                 try db.run(
                     """
                     INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
-                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at, vault_key_epoch)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [.text(header.vaultID), .text(header.unlockMethod.rawValue),
                      header.kdfSalt == nil ? .null : .text("argon2id13"),
                      header.kdfOpslimit.map(SQLValue.integer) ?? .null,
                      header.kdfMemlimit.map(SQLValue.integer) ?? .null,
                      header.kdfSalt.map(SQLValue.blob) ?? .null,
-                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt),
-                     .integer(header.vaultKeyEpoch)])
+                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt)])
+                // The column (migration 5) defaults to 1; only a copy of a rotated vault sets it.
+                if header.vaultKeyEpoch != 1 {
+                    try db.run("UPDATE vault_header SET vault_key_epoch = ? WHERE singleton = 1", [.integer(header.vaultKeyEpoch)])
+                }
                 try then(store)
             }
             return store
