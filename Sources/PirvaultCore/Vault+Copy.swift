@@ -41,7 +41,8 @@ extension Vault {
         let targetName = try storeOperation { try VaultLocation.parse(target).description }
         try write {
             _ = try noteSigner()  // a vault older than the audit log gets its key now, so the copy has it
-            try audit(AuditEvent(time: clock.now(), event: "vault.copy", outcome: .allowed, reason: "copy to \(targetName)"))
+            try audit(
+                AuditEvent(time: clock.now(), event: "vault.copy", outcome: .allowed, reason: "copy to \(targetName)"))
             try writeCheckpoint()
         }
         let source: CopySnapshot
@@ -58,7 +59,10 @@ extension Vault {
             try verifyCopy(at: target, named: targetName, against: source)
         } catch {
             try? write {
-                try audit(AuditEvent(time: clock.now(), event: "vault.copy", outcome: .error, reason: "copy to \(targetName) failed"))
+                try audit(
+                    AuditEvent(
+                        time: clock.now(), event: "vault.copy", outcome: .error, reason: "copy to \(targetName) failed")
+                )
             }
             throw error
         }
@@ -84,7 +88,9 @@ extension Vault {
     /// Reopens the copy and compares it with what the snapshot held.
     private func verifyCopy(at target: String, named targetName: String, against source: CopySnapshot) throws {
         func mismatch(_ what: String) -> VaultError {
-            .copyMismatch("the copy at \(targetName) does not match its source: \(what); do not use it — delete it and copy again")
+            .copyMismatch(
+                "the copy at \(targetName) does not match its source: \(what); do not use it — delete it and copy again"
+            )
         }
         let copy = try storeOperation {
             let store = try VaultStores.open(target)
@@ -93,14 +99,18 @@ extension Vault {
         let copied = try storeOperation { try copy.store.read { try CopySnapshot(of: copy.store) } }
         if copied.header != source.header { throw mismatch("the header differs") }
         for table in CopiedTable.allCases where copied.rowCounts[table] != source.rowCounts[table] {
-            throw mismatch("table \(table.name) has \(copied.rowCounts[table] ?? 0) rows instead of \(source.rowCounts[table] ?? 0)")
+            throw mismatch(
+                "table \(table.name) has \(copied.rowCounts[table] ?? 0) rows instead of \(source.rowCounts[table] ?? 0)"
+            )
         }
         if copied.treeSize != source.treeSize || copied.checkpoint != source.checkpoint {
             throw mismatch("the audit log's size or latest checkpoint differs")
         }
         let audit = try copy.verifyAuditLog()
         if let problem = audit.problem { throw mismatch("its audit log does not verify (\(problem))") }
-        if try copy.checkpointVerifierKey() != checkpointVerifierKey() { throw mismatch("the audit public key differs") }
+        if try copy.checkpointVerifierKey() != checkpointVerifierKey() {
+            throw mismatch("the audit public key differs")
+        }
         try copy.openEverySealedKey()
     }
 

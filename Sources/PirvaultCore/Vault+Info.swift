@@ -39,12 +39,15 @@ public struct VaultInfo: Sendable, Equatable {
             ("unlock_method", .string(unlockMethod)),
             ("instances", .integer(Int64(instances))),
             ("audit_events", .integer(auditEvents)),
-            ("checkpoint", checkpoint.map {
-                .object([
-                    ("tree_size", .integer($0.treeSize)), ("root_hash", .string($0.rootHashBase64)),
-                    ("created_at", .string($0.createdAt.rfc3339)),
-                ])
-            } ?? .null),
+            (
+                "checkpoint",
+                checkpoint.map {
+                    .object([
+                        ("tree_size", .integer($0.treeSize)), ("root_hash", .string($0.rootHashBase64)),
+                        ("created_at", .string($0.createdAt.rfc3339)),
+                    ])
+                } ?? .null
+            ),
         ])
     }
 }

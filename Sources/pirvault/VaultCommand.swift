@@ -41,7 +41,8 @@ struct VaultInfoCommand: ParsableCommand {
 struct VaultCopy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy",
-        abstract: "Copy the vault, ids, keys and whole audit log included, into an empty file or database, then verify the copy.",
+        abstract:
+            "Copy the vault, ids, keys and whole audit log included, into an empty file or database, then verify the copy.",
         discussion: """
             The copy opens with the same key file or passphrase, and every service key and audit root stays \
             valid. A target that exists (a file, or a database with any table) is refused and left unchanged.

@@ -33,9 +33,11 @@ struct VaultCopyPostgresTests {
         let database = String(url.split(separator: "/").last!)
         #expect(
             try server.psql(
-                "SELECT max(id) = 3 AND (SELECT id FROM instances WHERE name = 'gamma') = 3 FROM instances", database: database) == "t")
+                "SELECT max(id) = 3 AND (SELECT id FROM instances WHERE name = 'gamma') = 3 FROM instances",
+                database: database) == "t")
         #expect(
-            try server.psql("SELECT size = (SELECT count(*) FROM audit_events) FROM audit_log_head", database: database) == "t")
+            try server.psql("SELECT size = (SELECT count(*) FROM audit_events) FROM audit_log_head", database: database)
+                == "t")
 
         let back = source.cli.directory + "/back.db"
         let outOfPostgres = source.copy(from: postgres, to: back)
@@ -54,7 +56,10 @@ struct VaultCopyPostgresTests {
         #expect(refused.code == 1)
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(refused.stderr.contains("holds tables that are not a pirvault vault"))
-        #expect(try server.psql("SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'", database: other) == "notes")
+        #expect(
+            try server.psql(
+                "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'", database: other)
+                == "notes")
         #expect(try server.psql("SELECT body FROM notes", database: other) == "keep me")
 
         let vault = server.url(database: try server.createDatabase("copy_vault"))
@@ -72,9 +77,11 @@ struct VaultCopyPostgresTests {
         defer { source.cli.removeDirectory() }
         try source.orphanCredential()
         let database = try server.createDatabase("copy_rollback")
-        let failed = source.copy(from: source.at(source.cli.vaultPath, environment: password), to: server.url(database: database))
+        let failed = source.copy(
+            from: source.at(source.cli.vaultPath, environment: password), to: server.url(database: database))
         #expect(failed.code == 1)
         #expect(failed.stderr.split(separator: "\n").count == 1)
-        #expect(try server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: database) == "0")
+        #expect(
+            try server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: database) == "0")
     }
 }

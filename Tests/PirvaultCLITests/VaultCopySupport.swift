@@ -29,7 +29,8 @@ struct CopySource {
         #expect(cli.run("keys", "rotate-signing").code == 0)
         #expect(cli.run("keys", "rotate-vault-key").code == 0)  // a vault_key_links row and epoch 2
         return CopySource(
-            cli: cli, rotated: rotated, opaque: opaque, jwt: try issue(cli, rotated), opaqueToken: try issue(cli, opaque))
+            cli: cli, rotated: rotated, opaque: opaque, jwt: try issue(cli, rotated),
+            opaqueToken: try issue(cli, opaque))
     }
 
     static func issue(_ cli: CLI, _ client: (id: String, secret: String)) throws -> String {
@@ -44,7 +45,10 @@ struct CopySource {
     func orphanCredential() throws {
         let inserted = cli.runExecutable(
             "/usr/bin/sqlite3",
-            [cli.vaultPath, "INSERT INTO credentials (instance_id, sealed_secret, verifier, created_at) VALUES (999, x'00', x'00', 'x')"])
+            [
+                cli.vaultPath,
+                "INSERT INTO credentials (instance_id, sealed_secret, verifier, created_at) VALUES (999, x'00', x'00', 'x')",
+            ])
         guard inserted.code == 0 else { throw CLI.CLIError("sqlite3 failed: \(inserted.stderr)") }
     }
 

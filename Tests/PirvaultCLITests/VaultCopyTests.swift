@@ -10,7 +10,10 @@ struct VaultCopyTests {
         let copied = source.copy(from: source.cli, to: target)
         #expect(copied.code == 0, "\(copied.stderr)")
         let face = try VaultFace(source.cli)
-        #expect(copied.stdout == "copied vault \(face.vaultID) to \(target): 2 instances, \(face.auditEvents) audit events, root \(face.checkpoint["root_hash"]!); verified\n")
+        #expect(
+            copied.stdout
+                == "copied vault \(face.vaultID) to \(target): 2 instances, \(face.auditEvents) audit events, root \(face.checkpoint["root_hash"]!); verified\n"
+        )
         try source.expectSameVault(source: source.cli, copy: source.at(target))
     }
 
@@ -42,7 +45,9 @@ struct VaultCopyTests {
         #expect(failed.code == 1)
         #expect(failed.stderr.split(separator: "\n").count == 1)
         for suffix in ["", "-wal", "-shm"] { #expect(!FileManager.default.fileExists(atPath: target + suffix)) }
-        let events = try #require(try parseJSON(source.cli.run("audit", "list", "--json", "--event", "vault.copy").stdout) as? [[String: Any]])
+        let events = try #require(
+            try parseJSON(source.cli.run("audit", "list", "--json", "--event", "vault.copy").stdout) as? [[String: Any]]
+        )
         #expect(events.map { $0["outcome"] as? String } == ["error", "allowed"])
     }
 
@@ -69,7 +74,11 @@ struct VaultInfoTests {
             let info = cli.run("vault", "info", "--json")
             #expect(info.code == 0, "\(info.stderr)")
             let object = try #require(try parseJSON(info.stdout) as? [String: Any])
-            #expect(Set(object.keys) == ["backend", "location", "schema_version", "vault_id", "unlock_method", "instances", "audit_events", "checkpoint"])
+            #expect(
+                Set(object.keys) == [
+                    "backend", "location", "schema_version", "vault_id", "unlock_method", "instances", "audit_events",
+                    "checkpoint",
+                ])
             #expect(object["backend"] as? String == "sqlite")
             #expect(object["location"] as? String == location)
             #expect((object["schema_version"] as? Int ?? 0) >= 5)  // 5 added vault_key_links, which the copy carries

@@ -38,7 +38,9 @@ extension PostgresStore {
         if table.hasIdentity, !rows.isEmpty {
             try session.query(
                 PostgresQuery(
-                    unsafeSQL: "SELECT setval(pg_get_serial_sequence('\(table.name)', 'id'), COALESCE(MAX(id), 1)) FROM \(table.name)"))
+                    unsafeSQL:
+                        "SELECT setval(pg_get_serial_sequence('\(table.name)', 'id'), COALESCE(MAX(id), 1)) FROM \(table.name)"
+                ))
         }
     }
 
@@ -53,7 +55,8 @@ extension PostgresStore {
             }
             tuples.append("(" + placeholders.joined(separator: ", ") + ")")
         }
-        let insert = "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))"
+        let insert =
+            "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))"
         guard table == .auditEvents else {
             try session.run(PostgresQuery(unsafeSQL: insert, binds: binds))
             return
