@@ -31,14 +31,15 @@ extension Vault {
     /// every row of `CopiedTable` are written with their ids unchanged, in the
     /// single transaction of `VaultStores.create`: a non-empty target is
     /// refused and a failure leaves no vault behind (and a `vault.copy`
-    /// error event here). Sealed values move as
-    /// they are; their associated data names vault, table and row, all kept.
+    /// error event here). Sealed values move as they are; their associated
+    /// data names vault, table and row, all kept.
     ///
     /// The check reopens the target with this vault's unlock key and verifies
     /// its audit log, tree size, latest checkpoint, audit key, each table's
     /// row count and every sealed data key, secret and signing key.
     public func copy(to target: String) throws -> CopyReport {
         let targetName = try storeOperation { try VaultLocation.parse(target).description }
+        try storeOperation { try followVaultKeyRotations() }  // another node may have rotated the key since we unlocked
         try write {
             _ = try noteSigner()  // a vault older than the audit log gets its key now, so the copy has it
             try audit(
