@@ -27,6 +27,7 @@ struct VaultCopyPostgresTests {
         let info = try #require(try parseJSON(postgres.run("vault", "info", "--json").stdout) as? [String: Any])
         #expect(info["backend"] as? String == "postgresql")
         #expect(info["location"] as? String == url + "?sslmode=disable")
+        #expect(try VaultFace(postgres) == VaultFace(source.cli))  // same roots, public key, log and instances
 
         // Identity columns continue after the copied ids, and the log's head is its size.
         #expect(postgres.run("instance", "create", "gamma", "--customer", "Gamma").code == 0)
