@@ -7,11 +7,21 @@ public struct PendingAudit: Sendable {
     public var opaque: OpaqueTokenRecord?
     /// nil: append whatever the state is now.
     public var decidedAt: Int64?
+    /// The failed-authentication limiter keys the decision checked (the
+    /// client id and the caller's address), and whether the authentication
+    /// failed: a failure is recorded with the event, so every server counts it.
+    public var limiterKeys: [String]
+    public var authenticationFailed: Bool
 
-    public init(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, decidedAt: Int64? = nil) {
+    public init(
+        _ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, decidedAt: Int64? = nil, limiterKeys: [String] = [],
+        authenticationFailed: Bool = false
+    ) {
         self.event = event
         self.opaque = opaque
         self.decidedAt = decidedAt
+        self.limiterKeys = limiterKeys
+        self.authenticationFailed = authenticationFailed
     }
 }
 
@@ -23,21 +33,37 @@ extension Vault {
     /// since is not appended: the transaction reads the state version under
     /// the write lock, and the indexes of the stale entries come back so
     /// their requests can be decided again. So no answer contradicts a change
-    /// that had committed before the answer's own commit.
+    /// that had committed before the answer's own commit. The same holds for
+    /// the failed-authentication limit: an entry whose limiter keys another
+    /// server recorded a failure under since `failuresSeen` is stale too.
+    /// `failures` are all failures recorded after `failuresSeen`, this
+    /// batch's own included, for the caller's limiter.
     @discardableResult
-    public func appendAuditEvents(_ pending: [PendingAudit]) throws -> Set<Int> {
+    public func appendAuditEvents(
+        _ pending: [PendingAudit], failuresSeen: Int64 = .max
+    ) throws -> (stale: Set<Int>, failures: [AuthenticationFailure]) {
         try write {
             let current = try store.stateVersion()
+            let failuresElsewhere = failuresSeen == .max ? [] : try store.authenticationFailures(after: failuresSeen)
+            let keysFailedElsewhere = Set(failuresElsewhere.map(\.key))
             var stale = Set<Int>()
             for (index, entry) in pending.enumerated() {
                 if let decidedAt = entry.decidedAt, decidedAt != current {
                     stale.insert(index)
                     continue
                 }
+                if entry.limiterKeys.contains(where: keysFailedElsewhere.contains) {
+                    stale.insert(index)
+                    continue
+                }
                 if let opaque = entry.opaque { try store.insertOpaqueToken(opaque) }
+                if entry.authenticationFailed {
+                    try store.recordAuthenticationFailures(entry.limiterKeys, at: entry.event.time)
+                }
                 try audit(entry.event)
             }
-            return stale
+            let failures = failuresSeen == .max ? [] : try store.authenticationFailures(after: failuresSeen)
+            return (stale, failures)
         }
     }
 
@@ -50,6 +76,11 @@ extension Vault {
 }
 
 extension Vault {
+    /// Deletes the failures recorded before `time` (older than any limit window).
+    public func forgetAuthenticationFailures(before time: Timestamp) throws {
+        try storeOperation { try store.write { try store.forgetAuthenticationFailures(before: time) } }
+    }
+
     /// Changes whenever another session commits anything, where the backend
     /// can tell without a round trip; nil where it cannot (PostgreSQL).
     public func commitCounter() throws -> Int64? { try storeOperation { try store.commitCounter() } }

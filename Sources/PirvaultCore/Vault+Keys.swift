@@ -122,7 +122,17 @@ extension Vault {
     /// The new key is also sealed under the old one, for running servers.
     public func rotateVaultKey() throws -> Int {
         let newKey = SealingKey.generate()
-        let rewrapped = try write {
+        let previous = (key: vaultKey, epoch: vaultKeyEpoch)
+        do {
+            return try rotateVaultKey(to: newKey)
+        } catch {
+            (vaultKey, vaultKeyEpoch) = previous
+            throw error
+        }
+    }
+
+    private func rotateVaultKey(to newKey: SealingKey) throws -> Int {
+        try write {
             let header = try store.header()
             // Another process may have changed the passphrase or key file
             // since this one was unlocked: the new key must be sealed under
@@ -171,10 +181,11 @@ extension Vault {
                 AuditEvent(
                     time: clock.now(), event: "keys.rotate_vault_key", outcome: .allowed,
                     reason: "\(dataKeys.count) data keys re-wrapped"))
+            // What follows in this transaction (a checkpoint that falls due
+            // signs with the audit key just re-sealed) uses the new key.
+            vaultKey = newKey
+            vaultKeyEpoch = newEpoch
             return dataKeys.count
         }
-        vaultKey = newKey
-        vaultKeyEpoch += 1
-        return rewrapped
     }
 }

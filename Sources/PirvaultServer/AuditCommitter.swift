@@ -18,25 +18,31 @@ final class AuditCommitter: Sendable {
     }
 
     private let pending = Mutex(Pending())
+    /// Fed from the vault after each commit with the failed authentications
+    /// of every server, so the limit counts across nodes.
+    private let limiter: FailureLimiter
+    /// The last failure row already fed to `limiter` (touched only by the writer thread).
+    nonisolated(unsafe) private var failuresSeen: Int64 = 0
+    nonisolated(unsafe) private var batchesSincePurge = AuditCommitter.batchesBetweenPurges
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let vault: Mutex<Vault>
 
-    init(vault: sending Vault) {
+    init(vault: sending Vault, limiter: FailureLimiter) {
+        self.limiter = limiter
         self.vault = Mutex(vault)
         let thread = Thread { [self] in run() }
         thread.name = "pirvault-audit"
         thread.start()
     }
 
-    /// Returns once `event` (and `opaque`, the record of an opaque token just
-    /// issued) is committed; throws `StaleDecision` if the state version
-    /// `call` was decided on is no longer current.
-    func commit(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, decidedAt version: Int64) async throws {
+    /// Returns once `entry` is committed; throws `StaleDecision` if the
+    /// state its request was decided on is no longer current.
+    func commit(_ entry: PendingAudit) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let accepted = pending.withLock { state -> Bool in
                 guard !state.stopping else { return false }
-                state.entries.append(PendingAudit(event, opaque: opaque, decidedAt: version))
+                state.entries.append(entry)
                 state.waiters.append(continuation)
                 return true
             }
@@ -67,7 +73,15 @@ final class AuditCommitter: Sendable {
             }
             if !batch.waiters.isEmpty {
                 do {
-                    let stale = try vault.withLock { try $0.appendAuditEvents(batch.entries) }
+                    let stale = try vault.withLock { vault in
+                        try forgetOldFailures(vault)
+                        let appended = try vault.appendAuditEvents(batch.entries, failuresSeen: failuresSeen)
+                        for failure in appended.failures {
+                            limiter.recordFailure(failure.key, now: failure.time.seconds)
+                            failuresSeen = failure.id
+                        }
+                        return appended.stale
+                    }
                     for (index, waiter) in batch.waiters.enumerated() {
                         if stale.contains(index) { waiter.resume(throwing: StaleDecision()) } else { waiter.resume() }
                     }
@@ -80,6 +94,19 @@ final class AuditCommitter: Sendable {
                 return
             }
         }
+    }
+}
+
+extension AuditCommitter {
+    static let batchesBetweenPurges = 10_000
+
+    /// Now and then (and before the first batch) forgets the failed
+    /// authentications older than the limit's window.
+    private func forgetOldFailures(_ vault: Vault) throws {
+        batchesSincePurge += 1
+        guard batchesSincePurge > Self.batchesBetweenPurges else { return }
+        batchesSincePurge = 0
+        try vault.forgetAuthenticationFailures(before: vault.clock.now().adding(seconds: -2 * limiter.windowSeconds))
     }
 }
 

@@ -11,7 +11,7 @@ final class FailureLimiter: Sendable {
     }
 
     private let limit: Int
-    private let windowSeconds: Int64
+    let windowSeconds: Int64
     private let windows = Mutex<[String: Window]>([:])
 
     init(limit: Int, windowSeconds: Int64) {

@@ -44,8 +44,8 @@ public final class PirvaultServer: Sendable {
         // checker infers from it being made by `vault`.
         nonisolated(unsafe) let reader = try vault.openAnotherConnection()
         cache = try AuthorizationCache(vault: reader)
-        committer = AuditCommitter(vault: vault)
         limiter = FailureLimiter(limit: configuration.maxFailedAuthentications, windowSeconds: configuration.failureWindowSeconds)
+        committer = AuditCommitter(vault: vault, limiter: limiter)
         upstream = configuration.upstream.map(Upstream.init)
     }
 
@@ -111,6 +111,8 @@ public final class PirvaultServer: Sendable {
         let started: ContinuousClock.Instant
         /// The vault state version the cache held when this attempt started.
         var stateVersion: Int64 = 0
+        /// What this attempt's client authentication checked.
+        var authentication = AuthenticationCheck()
 
         var latencyMicros: Int64 {
             let elapsed = ContinuousClock.now - started
@@ -145,6 +147,7 @@ public final class PirvaultServer: Sendable {
                 _ = try await collectBody(&request, upTo: bodyLimit ?? configuration.maxFormBytes)
                 reply = try await decideAgainWhenStale { force in
                     call.stateVersion = try cache.refresh(force: force)
+                    call.authentication = AuthenticationCheck()
                     return try await body(request, call)
                 }
             } catch is NIOTooManyBytesError {
@@ -165,7 +168,24 @@ public final class PirvaultServer: Sendable {
     }
 }
 
+/// The failed-authentication limiter keys a request's decision checked, and
+/// whether its client authentication failed (then the failure is recorded
+/// with its audit row, so that every server counts it).
+final class AuthenticationCheck {
+    var limiterKeys: [String] = []
+    var failed = false
+}
+
 extension PirvaultServer {
+    /// Hands the answer's audit event to the group commit, with what the
+    /// decision depended on: the state version and the limiter keys.
+    func commit(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, _ call: Call) async throws {
+        try await committer.commit(
+            PendingAudit(
+                event, opaque: opaque, decidedAt: call.stateVersion, limiterKeys: call.authentication.limiterKeys,
+                authenticationFailed: call.authentication.failed))
+    }
+
     /// Runs `attempt`; when its decision went stale before the audit commit
     /// (a change by the CLI or another node), runs it again on a freshly
     /// read state, a few times at most.

@@ -5,27 +5,39 @@ import PirvaultHTTP
 import PirvaultJSON
 
 extension PirvaultServer {
+    /// What a gateway call decided: the refusal (nil: allowed), the client
+    /// the credentials name, and the token's jti.
+    struct CallDecision {
+        var refusal: Refusal?
+        var client: ClientState?
+        var jti: String?
+    }
+
     /// The credentials a gateway call presents, decided with the shared
     /// authorization function: a Bearer token, or HTTP Basic for instances
     /// with the `password` grant type.
-    func decideCall(authorization: String?, flow: String, call: Call) throws -> (refusal: Refusal?, client: ClientState?, jti: String?) {
-        guard let authorization else { return (.missingToken, nil, nil) }
+    func decideCall(authorization: String?, flow: String, call: Call) throws -> CallDecision {
+        guard let authorization else { return CallDecision(refusal: .missingToken) }
         if let token = FormData.bearerToken(authorization) {
             let decision = try authority.decide(token: token, flow: flow, state: CachedState(cache: cache), now: clock.now(), verifiedSignatures: cache.verifiedSignatures)
-            return (decision.refusal, decision.token?.client, decision.token?.jti)
+            return CallDecision(refusal: decision.refusal, client: decision.token?.client, jti: decision.token?.jti)
         }
         if let basic = FormData.basicCredentials(authorization) {
             switch try authenticateClient(basic.id, basic.secret, call) {
             case .failure(let error):
-                return (.malformed(error.code == "too_many_requests" ? error.reason : "HTTP Basic credentials were not accepted"), error.client, nil)
+                return CallDecision(
+                    refusal: .malformed(error.code == Self.tooManyRequests ? error.reason : "HTTP Basic credentials were not accepted"),
+                    client: error.client)
             case .success(let client):
                 guard client.grantTypes.contains(GrantType.password.rawValue) else {
-                    return (.malformed("HTTP Basic is accepted only for instances with the password grant type; use a Bearer token"), client, nil)
+                    return CallDecision(
+                        refusal: .malformed("HTTP Basic is accepted only for instances with the password grant type; use a Bearer token"),
+                        client: client)
                 }
-                return (authority.authorize(client: client, scope: client.fullScope, flow: flow), client, nil)
+                return CallDecision(refusal: authority.authorize(client: client, scope: client.fullScope, flow: flow), client: client)
             }
         }
-        return (.malformed("the Authorization header is neither Bearer nor Basic"), nil, nil)
+        return CallDecision(refusal: .malformed("the Authorization header is neither Bearer nor Basic"))
     }
 
     /// The JSON body of a refused call, and its status (401 or 403).
@@ -86,18 +98,18 @@ extension PirvaultServer {
     }
 
     private func audit(
-        _ name: String, request: Request, flow: String, decided: (refusal: Refusal?, client: ClientState?, jti: String?),
+        _ name: String, request: Request, flow: String, decided: CallDecision,
         reply: Reply, call: Call
     ) async throws {
         let method = request.headers[.originalMethod] ?? request.method.rawValue
-        try await committer.commit(
+        try await commit(
             AuditEvent(
                 time: clock.now(), event: name, outcome: decided.refusal == nil ? .allowed : .denied,
                 reason: decided.refusal?.reason ?? "allowed", customer: decided.client?.customer,
                 instance: decided.client?.name, clientID: decided.client?.clientID, flow: AuditEvent.untrusted(flow),
                 method: AuditEvent.untrusted(method), status: Int(reply.status.code), remoteAddress: call.remoteAddress,
                 requestID: call.requestID, latencyMicros: call.latencyMicros, jti: decided.jti),
-            decidedAt: call.stateVersion)
+            call)
         let outcome = decided.refusal == nil ? "allowed" : decided.refusal!.isAuthentication ? "unauthenticated" : "forbidden"
         metrics.increment("pirvault_gateway_decisions_total", [("outcome", outcome)])
     }

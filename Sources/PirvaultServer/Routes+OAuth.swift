@@ -7,7 +7,7 @@ import PirvaultJSON
 extension PirvaultServer {
     /// RFC 6749 §5.2 error response.
     func oauthError(_ code: String, _ description: String) -> Reply {
-        let status: HTTPResponse.Status = code == "invalid_client" ? .unauthorized : code == "too_many_requests" ? .tooManyRequests : .badRequest
+        let status: HTTPResponse.Status = code == "invalid_client" ? .unauthorized : code == Self.tooManyRequests ? .tooManyRequests : .badRequest
         var headers = HTTPFields()
         if code == "invalid_client" { headers[.wwwAuthenticate] = "Basic realm=\"pirvault\", charset=\"UTF-8\"" }
         return .json(.object([("error", .string(code)), ("error_description", .string(description))]), status: status, headers: headers)
@@ -49,20 +49,30 @@ extension PirvaultServer {
         return (id, secret)
     }
 
-    /// Checks the failure limiter and the secret; records failures.
+    /// What the failed-authentication limit counts: the client id and the caller's address.
+    func limiterKeys(_ id: String, _ call: Call) -> [String] {
+        ["client:" + id, "address:" + (call.remoteAddress ?? "-")]
+    }
+
+    /// Checks the failure limiter and the secret, and notes both in `call`:
+    /// a failure is counted when its audit row commits, so that every server
+    /// of the vault counts it.
     func authenticateClient(_ id: String, _ secret: String, _ call: Call) throws -> Result<ClientState, TokenError> {
         let now = clock.now()
-        let keys = ["client:" + id, "address:" + (call.remoteAddress ?? "-")]
+        let keys = limiterKeys(id, call)
+        call.authentication.limiterKeys = keys
         if let wait = keys.compactMap({ limiter.retryAfter($0, now: now.seconds) }).max() {
-            return .failure(TokenError(code: "too_many_requests", reason: "too many failed authentications; retry after \(wait) s", client: nil))
+            return .failure(TokenError(code: Self.tooManyRequests, reason: "too many failed authentications; retry after \(wait) s", client: nil))
         }
         let result = authority.authenticate(clientID: id, secret: secret, client: try cache.client(clientID: id), now: now)
-        if case .failure = result { for key in keys { limiter.recordFailure(key, now: now.seconds) } }
+        if case .failure = result { call.authentication.failed = true }
         return result
     }
 
+    static let tooManyRequests = "too_many_requests"
+
     func retryAfterHeader(_ error: TokenError) -> HTTPFields {
-        guard error.code == "too_many_requests" else { return [:] }
+        guard error.code == Self.tooManyRequests else { return [:] }
         var headers = HTTPFields()
         headers[.retryAfter] = String(configuration.failureWindowSeconds)
         return headers
@@ -82,7 +92,7 @@ extension PirvaultServer {
             event.clientID = client?.clientID
             event.status = Int(reply.status.code)
             event.latencyMicros = call.latencyMicros
-            try await committer.commit(event, decidedAt: call.stateVersion)
+            try await commit(event, call)
             metrics.increment("pirvault_token_requests_total", [("outcome", code)])
             return reply
         }
@@ -133,7 +143,7 @@ extension PirvaultServer {
             event.status = 200
             event.jti = issued.jti
             event.latencyMicros = call.latencyMicros
-            try await committer.commit(event, opaque: issued.opaqueRecord, decidedAt: call.stateVersion)
+            try await commit(event, opaque: issued.opaqueRecord, call)
             metrics.increment("pirvault_token_requests_total", [("outcome", "issued")])
             return .json(issued.jsonObject)
         }
@@ -149,7 +159,7 @@ extension PirvaultServer {
     func authenticatedTokenCall(_ request: Request, _ call: Call, _ event: inout AuditEvent) async throws -> TokenCall {
         func refuse(_ code: String, _ reason: String, description: String? = nil, headers: HTTPFields = [:]) async throws -> TokenCall {
             event.reason = "\(code): \(reason)"
-            try await committer.commit(event, decidedAt: call.stateVersion)
+            try await commit(event, call)
             var reply = oauthError(code, description ?? reason)
             for field in headers { reply.headers.append(field) }
             return .refused(reply)
@@ -198,13 +208,13 @@ extension PirvaultServer {
         guard let verified = decision.token, decision.isAllowed, verified.client.customer == caller.customer else {
             event.reason = decision.token.map { $0.client.customer == caller.customer ? decision.reason : "token of another customer" } ?? decision.reason
             event.outcome = .allowed
-            try await committer.commit(event, decidedAt: call.stateVersion)
+            try await commit(event, call)
             return .json(.object([("active", .bool(false))]))
         }
         event.outcome = .allowed
         event.reason = "active token of instance \(verified.client.name)"
         event.jti = verified.jti
-        try await committer.commit(event, decidedAt: call.stateVersion)
+        try await commit(event, call)
         return .json(
             .object([
                 ("active", .bool(true)), ("scope", .string(verified.scope.joined(separator: " "))),
@@ -230,13 +240,13 @@ extension PirvaultServer {
             // RFC 7009 §2.2: an invalid or unknown token is answered with 200.
             event.outcome = .allowed
             event.reason = "nothing to revoke: \(decision.reason)"
-            try await committer.commit(event, decidedAt: call.stateVersion)
+            try await commit(event, call)
             return .json(.object([]))
         }
         guard verified.clientID == caller.clientID else {
             event.reason = "the token belongs to another client"
             event.jti = verified.jti
-            try await committer.commit(event, decidedAt: call.stateVersion)
+            try await commit(event, call)
             return oauthError("unauthorized_client", "a client may revoke only its own tokens")
         }
         try committer.revoke(verified, reason: "revoked by its client (RFC 7009)", requestID: call.requestID, remoteAddress: call.remoteAddress)

@@ -236,3 +236,10 @@ public struct VaultKeyLink: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+/// One failed client authentication, under one limiter key.
+public struct AuthenticationFailure: Sendable, Equatable {
+    public var id: Int64
+    public var key: String
+    public var time: Timestamp
+}

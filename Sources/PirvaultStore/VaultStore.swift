@@ -131,6 +131,17 @@ public protocol VaultStore: AnyObject {
     func insertOpaqueToken(_ record: OpaqueTokenRecord) throws
     func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord?
 
+    // MARK: Failed authentications
+
+    /// Records failed client authentications (one row per limiter key), so
+    /// that every server of the vault counts them.
+    func recordAuthenticationFailures(_ keys: [String], at time: Timestamp) throws
+
+    /// The failures recorded after row `id`, oldest first.
+    func authenticationFailures(after id: Int64) throws -> [AuthenticationFailure]
+
+    func forgetAuthenticationFailures(before time: Timestamp) throws
+
     // MARK: Signing keys
 
     /// Inserts a new active signing key; `sealPrivateKey` receives the row id.

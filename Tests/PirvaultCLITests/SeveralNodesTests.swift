@@ -72,6 +72,22 @@ import Testing
         #expect(cli.run("audit", "verify").code == 0)
     }
 
+    @Test func theFailedAuthenticationLimitCountsAcrossNodes() throws {
+        let cli = try Self.cliWithPostgresVault(TestPostgres.shared)
+        defer { cli.removeDirectory() }
+        let acme = try serviceKeyCredentials(cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+        let nodes = try (0..<2).map { _ in try Self.startNode(cli) }
+        defer { for node in nodes { _ = node.stop() } }
+        // Ten wrong secrets, five at each node: each node alone has seen only five.
+        for attempt in 0..<10 {
+            let answer = ServeTests.fetchToken(cli, nodes[attempt % 2].baseURL, id: acme.id, secret: "wrong-\(attempt)")
+            #expect(answer.status == 401)
+        }
+        for node in nodes {
+            #expect(ServeTests.fetchToken(cli, node.baseURL, id: acme.id, secret: acme.secret).status == 429)
+        }
+    }
+
     /// Each acknowledged answer of `acks` is in the audit log.
     static func expectNothingLost(_ cli: CLI, acks: [String]) throws -> (tokens: Int, calls: Int) {
         let rows = try parseJSON(cli.run("audit", "list", "--json").stdout) as? [[String: Any]] ?? []

@@ -51,6 +51,24 @@ extension PostgresStore {
         }
     }
 
+    // MARK: Failed authentications
+
+    public func recordAuthenticationFailures(_ keys: [String], at time: Timestamp) throws {
+        for key in keys {
+            try session.run("INSERT INTO authentication_failures (key, at_us) VALUES (\(key), \(time.microseconds))")
+        }
+    }
+
+    public func authenticationFailures(after id: Int64) throws -> [AuthenticationFailure] {
+        try session.query("SELECT id, key, at_us FROM authentication_failures WHERE id > \(id) ORDER BY id").map {
+            AuthenticationFailure(id: try $0.int(0), key: try $0.string(1), time: Timestamp(microseconds: try $0.int(2)))
+        }
+    }
+
+    public func forgetAuthenticationFailures(before time: Timestamp) throws {
+        try session.run("DELETE FROM authentication_failures WHERE at_us < \(time.microseconds)")
+    }
+
     // MARK: Signing keys
 
     private static let signingKeySelect =

@@ -79,4 +79,22 @@ extension SQLiteStore {
                 issuedAt: Timestamp(microseconds: row.int(6)), expiresAt: Timestamp(microseconds: row.int(7)))
         }.first
     }
+
+    // MARK: Failed authentications
+
+    public func recordAuthenticationFailures(_ keys: [String], at time: Timestamp) throws {
+        for key in keys {
+            try db.run("INSERT INTO authentication_failures (key, at_us) VALUES (?, ?)", [.text(key), .integer(time.microseconds)])
+        }
+    }
+
+    public func authenticationFailures(after id: Int64) throws -> [AuthenticationFailure] {
+        try db.query("SELECT id, key, at_us FROM authentication_failures WHERE id > ? ORDER BY id", [.integer(id)]) {
+            AuthenticationFailure(id: $0.int(0), key: $0.string(1), time: Timestamp(microseconds: $0.int(2)))
+        }
+    }
+
+    public func forgetAuthenticationFailures(before time: Timestamp) throws {
+        try db.run("DELETE FROM authentication_failures WHERE at_us < ?", [.integer(time.microseconds)])
+    }
 }
