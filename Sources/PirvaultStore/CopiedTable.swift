@@ -11,7 +11,9 @@ public enum StoreValue: Sendable, Equatable {
 /// once for both backends (their schemas use the same names). `allCases` is
 /// in insertion order: parents before the rows that reference them. The
 /// header (vault key epoch included) is not here: the copy's create step
-/// writes it.
+/// writes it. Neither are `state_version` (a cache counter) and
+/// `authentication_failures` (the rate limiter's counts, deleted after minutes):
+/// a copy starts them afresh.
 public enum CopiedTable: String, CaseIterable, Sendable {
     case customers
     case instances
