@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pirvault needs to build and test, if missing.
-# Uses sudo when not run as root. Safe to run again.
+# Uses sudo when not run as root. Safe to run again. chromium renders the
+# audit report page in its test (headless); postgresql is the throw-away
+# database server the tests of the PostgreSQL backend start.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql)
+packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,9 +1,9 @@
 import Foundation
 import PirvaultCore
 
-/// `audit` section: append rate in one process, then `audit export` and
-/// `audit verify` (stored log and export file) as processes on a log of
-/// `eventCount` events.
+/// `audit` section: append rate in one process, then `audit export`,
+/// `audit verify` (stored log and export file) and `audit report` as
+/// processes on a log of `eventCount` events.
 func auditBenchmarks(eventCount: Int) throws {
     let path = work + "/audit.db"
     let keyPath = work + "/audit.key"
@@ -43,4 +43,6 @@ func auditBenchmarks(eventCount: Int) throws {
     row("pirvault audit verify --export (offline), \(eventCount) events", String(format: "%.2f s", offline.median))
     let csv = try timeProcess(["audit", "export", "--format", "csv", "--output", work + "/export.csv"], vault: path, key: keyPath, count: 1)
     row("pirvault audit export --format csv, \(eventCount) events", String(format: "%.2f s", csv.median))
+    let report = try timeProcess(["audit", "report", "--output", work + "/report.html"], vault: path, key: keyPath, count: 1)
+    row("pirvault audit report (verify, then one pass), \(eventCount) events", String(format: "%.2f s", report.median))
 }

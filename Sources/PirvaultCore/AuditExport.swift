@@ -10,6 +10,14 @@ public enum AuditExportFormat: String, CaseIterable, Sendable {
     case csv
 }
 
+extension AuditFilter {
+    /// The customer and client id a selection names, for the reason of the
+    /// `audit.export` / `audit.report` event that records it.
+    var auditNote: String {
+        "\(customer.map { "; customer \($0)" } ?? "")\(clientID.map { "; client \($0)" } ?? "")"
+    }
+}
+
 public struct AuditExportResult: Sendable {
     public let events: Int
     public let treeSize: Int64
@@ -31,7 +39,7 @@ extension Vault {
             try audit(
                 AuditEvent(
                     time: clock.now(), event: "audit.export", outcome: .allowed,
-                    reason: "format \(format.rawValue)\(filter.customer.map { "; customer \($0)" } ?? "")\(filter.clientID.map { "; client \($0)" } ?? "")"))
+                    reason: "format \(format.rawValue)\(filter.auditNote)"))
             return try writeCheckpoint()
         }
         var selection = filter

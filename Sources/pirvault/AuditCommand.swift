@@ -5,10 +5,12 @@ import PirvaultCore
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Read, export and verify the tamper-evident audit trail.",
-        subcommands: [AuditList.self, AuditExport.self, AuditVerify.self, AuditPublicKey.self, AuditPrune.self])
+        subcommands: [
+            AuditList.self, AuditExport.self, AuditReportCommand.self, AuditVerify.self, AuditPublicKey.self, AuditPrune.self,
+        ])
 }
 
-/// The filters shared by `audit list` and `audit export`.
+/// The filters shared by `audit list`, `audit export` and `audit report`.
 struct AuditFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only events at or after T (RFC 3339, or a duration ago such as 24h).", valueName: "T"))
     var since: String?
@@ -20,17 +22,21 @@ struct AuditFilterOptions: ParsableArguments {
     @Option(name: .customLong("client-id"), help: "Only events of this client id.") var clientID: String?
     @Option(help: "Only calls of this flow path (e.g. /http/products/details).") var flow: String?
     @Option(help: "Only events of this type (e.g. instance.create).") var event: String?
+
+    func filter(now: Timestamp, limit: AuditLimitOption? = nil) throws -> AuditFilter {
+        AuditFilter(
+            since: try since.map { try TimeInput.timestamp(from: $0, now: now) },
+            until: try until.map { try TimeInput.timestamp(from: $0, now: now) },
+            customer: customer, clientID: clientID, flow: flow, event: event, limit: limit?.limit)
+    }
+}
+
+/// `--limit N`, for the commands that list events (`audit list`, `audit export`); a report counts them all.
+struct AuditLimitOption: ParsableArguments {
     @Option(help: "At most N events.") var limit: Int?
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-    }
-
-    func filter(now: Timestamp) throws -> AuditFilter {
-        AuditFilter(
-            since: try since.map { try TimeInput.timestamp(from: $0, now: now) },
-            until: try until.map { try TimeInput.timestamp(from: $0, now: now) },
-            customer: customer, clientID: clientID, flow: flow, event: event, limit: limit)
     }
 }
 
@@ -40,11 +46,12 @@ struct AuditList: ParsableCommand {
 
     @OptionGroup var vault: VaultOptions
     @OptionGroup var filters: AuditFilterOptions
+    @OptionGroup var limit: AuditLimitOption
     @Flag(help: "Print a JSON array.") var json = false
 
     func run() throws {
         let opened = try vault.openVault()
-        let filter = try filters.filter(now: opened.clock.now())
+        let filter = try filters.filter(now: opened.clock.now(), limit: limit)
         if json {
             try Output.jsonArray { element in
                 try opened.forEachAuditEvent(filter) { element(String(decoding: $0.canonicalBytes, as: UTF8.self)) }

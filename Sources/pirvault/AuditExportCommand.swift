@@ -11,6 +11,7 @@ struct AuditExport: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Option(help: "jsonl (events, proofs, checkpoint) or csv (for spreadsheets).") var format: String
     @OptionGroup var filters: AuditFilterOptions
+    @OptionGroup var limit: AuditLimitOption
     @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file")) var output: String?
 
     func run() throws {
@@ -18,19 +19,14 @@ struct AuditExport: ParsableCommand {
             throw VaultError.invalidInput("unknown export format '\(format)'; use jsonl or csv")
         }
         let opened = try vault.openVault()
-        let filter = try filters.filter(now: opened.clock.now())
+        let filter = try filters.filter(now: opened.clock.now(), limit: limit)
         let sink = try ExportSink(path: output)
         let showProgress = isatty(STDERR_FILENO) == 1
-        let result: AuditExportResult
-        do {
-            result = try opened.exportAudit(filter, format: format, write: sink.write) { done, total in
+        let result = try sink.complete {
+            try opened.exportAudit(filter, format: format, write: sink.write) { done, total in
                 guard showProgress, total >= 100_000 else { return }
                 FileHandle.standardError.write(Data("\rexporting: \(done * 100 / max(total, 1))% of \(total) events".utf8))
             }
-            try sink.finish()
-        } catch {
-            sink.abandon()
-            throw error
         }
         if showProgress && result.treeSize >= 100_000 { FileHandle.standardError.write(Data("\n".utf8)) }
         if let output {
@@ -39,7 +35,13 @@ struct AuditExport: ParsableCommand {
     }
 }
 
-/// Where an export goes: stdout, or a temporary file renamed into place at the end.
+/// A file that could not be written: an operational failure (exit 1), not a usage error.
+struct OutputFileError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Where an export or a report goes: stdout, or a private (0600) temporary
+/// file renamed into place at the end, so a failure leaves nothing behind.
 final class ExportSink {
     private let path: String?
     private let temporary: String?
@@ -55,7 +57,7 @@ final class ExportSink {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw VaultError.invalidInput("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw OutputFileError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         self.temporary = temporary
         self.fd = fd
@@ -67,20 +69,33 @@ final class ExportSink {
             while offset < raw.count {
                 let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw VaultError.invalidInput("cannot write the export: \(String(cString: strerror(errno)))") }
+                guard n > 0 else { throw OutputFileError(description: "cannot write \(path ?? "stdout"): \(String(cString: strerror(errno)))") }
                 offset += n
             }
         }
     }
 
-    func finish() throws {
-        guard let path, let temporary else { return }
-        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            throw VaultError.invalidInput("cannot finish writing \(path): \(String(cString: strerror(errno)))")
+    /// Runs `body` (which writes through `write`), then renames the file into
+    /// place; if anything fails, the temporary file is removed instead.
+    func complete<T>(_ body: () throws -> T) throws -> T {
+        do {
+            let result = try body()
+            try finish()
+            return result
+        } catch {
+            abandon()
+            throw error
         }
     }
 
-    func abandon() {
+    private func finish() throws {
+        guard let path, let temporary else { return }
+        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
+            throw OutputFileError(description: "cannot finish writing \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func abandon() {
         guard let temporary else { return }
         close(fd)
         unlink(temporary)

@@ -48,6 +48,8 @@ enum Main {
             Output.fail(error.description, code: 1)
         case let error as VaultLocationError:
             Output.fail(error.description, code: 2)
+        case let error as OutputFileError:
+            Output.fail(error.description, code: 1)
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:

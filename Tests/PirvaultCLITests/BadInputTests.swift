@@ -191,7 +191,7 @@ import Testing
             CLICase(arguments: ["audit", "list", "--limit", "-1"], code: 2, message: "limit"),
             CLICase(arguments: ["audit", "prune", "--before", "9999999999999d"], code: 2, message: "invalid time"),
             CLICase(arguments: ["audit", "export", "--format", "xml"], code: 2, message: "format"),
-            CLICase(arguments: ["audit", "export", "--format", "jsonl", "--output", f.directory + "/missing/x.jsonl"], code: 2, message: "cannot write"),
+            CLICase(arguments: ["audit", "export", "--format", "jsonl", "--output", f.directory + "/missing/x.jsonl"], code: 1, message: "cannot write"),
             CLICase(arguments: ["audit", "verify", "--export", f.notJSON, "--public-key", f.notJSON], code: 2, message: "public key"),
             // Tokens handed to `token verify` and `token revoke` (on stdin).
             CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["alg_none"]!), code: 1, message: "alg"),

@@ -20,7 +20,7 @@ struct PostgresMigrator {
                 : StoreError.vaultMissing(path: location.description)
         }
         if try appliedVersions() == migrations.count { return }
-        try session.writeTransaction(lock: Self.lock) { try applyPending() }
+        try session.writeTransaction(lock: { try session.query(Self.lock) }) { try applyPending() }
     }
 
     /// Applies pending migrations; the caller holds a write transaction.

@@ -27,6 +27,8 @@ final class PostgresSession {
         return logger
     }()
     private(set) var transactionDepth = 0
+    /// Whether the outermost transaction is `readTransaction`'s.
+    private(set) var inReadTransaction = false
 
     init(location: PostgresLocation, password: String?) throws {
         self.location = location
@@ -34,8 +36,13 @@ final class PostgresSession {
         _ = try current()
     }
 
-    deinit {
-        if let connection { try? connection.close().wait() }
+    deinit { dropConnection() }
+
+    /// Closes the connection (a lost one too: postgres-nio wants every
+    /// connection closed before it goes) and forgets it.
+    private func dropConnection() {
+        if let connection { _ = try? connection.close().wait() }
+        connection = nil
     }
 
     private static func configuration(
@@ -69,7 +76,7 @@ final class PostgresSession {
     private func current() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         guard transactionDepth == 0 else { throw StoreError.unavailable(location.description, problem: "the connection was lost mid-transaction") }
-        connection = nil
+        dropConnection()
         do {
             let opened = try PostgresConnection.connect(
                 on: Self.eventLoopGroup.next(), configuration: configuration, id: 1, logger: logger
@@ -105,7 +112,7 @@ final class PostgresSession {
     /// Runs `body` in a write transaction: `BEGIN`, then `lock` (the caller's
     /// first statement, which serialises writers), then `COMMIT`; `ROLLBACK`
     /// on any error. Nested calls join the outermost transaction.
-    func writeTransaction<T>(lock: PostgresQuery, _ body: () throws -> T) throws -> T {
+    func writeTransaction<T>(lock: () throws -> Void, _ body: () throws -> T) throws -> T {
         if transactionDepth > 0 {
             transactionDepth += 1
             defer { transactionDepth -= 1 }
@@ -115,7 +122,7 @@ final class PostgresSession {
         transactionDepth = 1
         defer { transactionDepth = 0 }
         do {
-            try query(lock)
+            try lock()
             let result = try body()
             try query("COMMIT")
             return result
@@ -130,7 +137,8 @@ final class PostgresSession {
         if transactionDepth > 0 { return try body() }
         try query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         transactionDepth = 1
-        defer { transactionDepth = 0 }
+        inReadTransaction = true
+        defer { (transactionDepth, inReadTransaction) = (0, false) }
         do {
             let result = try body()
             try query("COMMIT")
@@ -164,7 +172,7 @@ final class PostgresSession {
             case "3D000":
                 return .postgres("the database \(location.database) does not exist at \(target); create it (createdb) or fix the --vault URL")
             case "57P01", "57P02", "57P03", "08006", "08003", "08001":
-                connection = nil
+                dropConnection()
                 return .unavailable(target, problem: message)
             case "40001", "40P01":
                 return .busy
@@ -181,7 +189,7 @@ final class PostgresSession {
         case .unsupportedAuthMechanism, .saslError:
             return .postgres("PostgreSQL at \(target) refused the login of user \(location.user); check the password and pg_hba.conf")
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
-            connection = nil
+            dropConnection()
             return .unavailable(target, problem: error.underlying.map(Self.connectProblem) ?? "the connection was closed")
         default:
             return .postgres("PostgreSQL client error: \(error.code)")

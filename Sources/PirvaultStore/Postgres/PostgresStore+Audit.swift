@@ -6,7 +6,8 @@ extension PostgresStore {
     static let pageSize = 5_000
 
     public func auditLogSize() throws -> Int64 {
-        try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
+        if holdsLogLock { return lockedLogSize }
+        return try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
     }
 
     /// Inserts the row and moves the head in one statement; the head moves
@@ -28,6 +29,7 @@ extension PostgresStore {
         guard moved == 1 else {
             throw StoreError.corrupt(what: "audit event \(record.seq) is not the next index of the log")
         }
+        if holdsLogLock { lockedLogSize = record.seq + 1 }
     }
 
     private static let eventColumns = """

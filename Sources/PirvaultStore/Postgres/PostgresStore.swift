@@ -11,6 +11,9 @@ import PostgresNIO
 public final class PostgresStore: VaultStore {
     let session: PostgresSession
     private let password: String?
+    /// The audit log's size while this session holds the head row's lock:
+    /// read with the lock, advanced by each append, so no append asks again.
+    var lockedLogSize: Int64 = 0
 
     public var location: String { session.location.description }
     public var backend: String { "postgresql" }
@@ -28,12 +31,13 @@ public final class PostgresStore: VaultStore {
         migrations: [Migration] = Migration.postgres, then: (PostgresStore) throws -> Void = { _ in }
     ) throws -> PostgresStore {
         let store = try PostgresStore(location: location, password: password)
-        try store.session.writeTransaction(lock: PostgresMigrator.lock) {
+        try store.session.writeTransaction(lock: { try store.session.query(PostgresMigrator.lock) }) {
             let migrator = PostgresMigrator(migrations: migrations, session: store.session)
             if try migrator.tableCount() > 0 {
                 throw StoreError.databaseNotEmpty(location.description, holdsVault: try migrator.holdsVault())
             }
             try migrator.applyPending()
+            store.lockedLogSize = 0  // the schema just made the log, empty; this transaction holds its tables
             try store.session.run(
                 """
                 INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
@@ -62,11 +66,16 @@ public final class PostgresStore: VaultStore {
     }
 
     /// Write transactions start by locking the audit log's head row.
-    static let writeLock: PostgresQuery = "SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE"
-
     public func write<T>(_ body: () throws -> T) throws -> T {
-        try session.writeTransaction(lock: Self.writeLock, body)
+        try session.writeTransaction(
+            lock: {
+                lockedLogSize =
+                    try session.query("SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE").first?.int(0) ?? 0
+            }, body)
     }
+
+    /// Whether this session holds the head row's lock (inside `write`).
+    var holdsLogLock: Bool { session.transactionDepth > 0 && !session.inReadTransaction }
 
     public func read<T>(_ body: () throws -> T) throws -> T {
         try session.readTransaction(body)
