@@ -25,7 +25,7 @@ extension Vault {
         }
     }
 
-    private func openSigningKey(_ record: SigningKeyRecord) throws -> Ed25519SigningKey {
+    func openSigningKey(_ record: SigningKeyRecord) throws -> Ed25519SigningKey {
         do {
             let key = try Ed25519SigningKey(
                 seed: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))

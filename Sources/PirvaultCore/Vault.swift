@@ -77,7 +77,7 @@ public final class Vault {
     /// throws `VaultError.unlockFailed` and leaves a `vault.unlock` audit row.
     public static func open(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
         let store = try storeOperation { try VaultStores.open(path) }
-        let (header, epoch) = try storeOperation { try store.read { (try store.header(), try store.vaultKeyEpoch()) } }
+        let header = try storeOperation { try store.header() }
         let unlockKey: SealingKey
         switch (unlock, header.unlockMethod) {
         case (.keyFile(let bytes), .keyFile):
@@ -98,6 +98,15 @@ public final class Vault {
             throw VaultError.invalidInput(
                 "this vault is unlocked with a passphrase; pass --passphrase-file F or set PIRVAULT_PASSPHRASE")
         }
+        return try unlocked(store, header: header, unlockKey: unlockKey, clock: clock)
+    }
+
+    /// Opens the vault key in `header` with `unlockKey` (a key file's key, or
+    /// the Argon2id result of the passphrase under the header's parameters).
+    /// `open` and the check of a `copy` both unlock through here.
+    static func unlocked(
+        _ store: any VaultStore, header: VaultHeaderRecord, unlockKey: SealingKey, clock: Clock
+    ) throws -> Vault {
         let vaultKey: SealingKey
         do {
             vaultKey = try SealingKey(
@@ -112,7 +121,7 @@ public final class Vault {
                         to: store)
                 }
             }
-            throw VaultError.unlockFailed(path: path)
+            throw VaultError.unlockFailed(path: store.location)
         }
         let verifierKey: SecretBytes
         do {
@@ -121,7 +130,7 @@ public final class Vault {
             throw VaultError.tampered("the vault's verifier key did not decrypt: the vault header was altered; restore it from a backup")
         }
         return Vault(
-            store: store, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: epoch, unlockKey: unlockKey,
+            store: store, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: header.vaultKeyEpoch, unlockKey: unlockKey,
             unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
     }
 

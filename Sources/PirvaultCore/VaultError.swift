@@ -13,12 +13,15 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case tampered(String)
     case notFound(String)
     case conflict(String)
+    /// A copy was written but does not match its source (`vault copy`'s check).
+    case copyMismatch(String)
     /// Anything from the storage layer.
     case store(StoreError)
 
     public var description: String {
         switch self {
-        case .invalidInput(let message), .tampered(let message), .notFound(let message), .conflict(let message):
+        case .invalidInput(let message), .tampered(let message), .notFound(let message), .conflict(let message),
+            .copyMismatch(let message):
             return message
         case .unlockFailed(let path):
             return "cannot unlock the vault at \(path): wrong key file or passphrase (or its header was altered)"

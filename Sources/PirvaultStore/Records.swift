@@ -14,10 +14,12 @@ public struct VaultHeaderRecord: Sendable, Equatable {
     public var sealedVaultKey: [UInt8]
     public var sealedVerifierKey: [UInt8]
     public var createdAt: String
+    /// How many vault keys the vault has had (`vaultKeyEpoch()`); a copy keeps it.
+    public var vaultKeyEpoch: Int64
 
     public init(
         vaultID: String, unlockMethod: UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
-        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], createdAt: String
+        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], createdAt: String, vaultKeyEpoch: Int64 = 1
     ) {
         self.vaultID = vaultID
         self.unlockMethod = unlockMethod
@@ -27,6 +29,7 @@ public struct VaultHeaderRecord: Sendable, Equatable {
         self.sealedVaultKey = sealedVaultKey
         self.sealedVerifierKey = sealedVerifierKey
         self.createdAt = createdAt
+        self.vaultKeyEpoch = vaultKeyEpoch
     }
 }
 

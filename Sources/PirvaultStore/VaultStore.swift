@@ -192,6 +192,22 @@ public protocol VaultStore: AnyObject {
     func auditSigningKey() throws -> (publicKey: [UInt8], sealedPrivateKey: [UInt8])?
     func insertAuditSigningKey(publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp) throws
     func updateSealedAuditKey(_ sealed: [UInt8]) throws
+
+    // MARK: Copying rows (`vault copy`)
+
+    /// Calls `body` with each row of `table`, cells in `table.columns` order,
+    /// in key order (audit events by seq), without holding them all in memory.
+    func forEachRow(of table: CopiedTable, _ body: ([StoreValue]) throws -> Void) throws
+
+    /// Inserts `rows` (cells in `table.columns` order) with their keys as
+    /// given; call inside `write`. Afterwards the store goes on as if they
+    /// had been added one by one: new ids follow the largest copied one, and
+    /// audit events, which must be the next leaf indexes in order, move the
+    /// log's head.
+    func insertRows(into table: CopiedTable, _ rows: [[StoreValue]]) throws
+
+    /// The number of rows in `table`.
+    func rowCount(of table: CopiedTable) throws -> Int64
 }
 
 extension VaultStore {

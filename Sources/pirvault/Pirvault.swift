@@ -16,7 +16,7 @@ struct Pirvault: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, InstanceCommand.self, CredentialsCommand.self, TokenCommand.self, KeysCommand.self,
-            AuditCommand.self, Serve.self,
+            AuditCommand.self, VaultCommand.self, Serve.self,
         ]
     )
 }

@@ -41,11 +41,11 @@ public final class PostgresStore: VaultStore {
             try store.session.run(
                 """
                 INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
-                    kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
+                    kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at, vault_key_epoch)
                 VALUES (1, \(header.vaultID), \(header.unlockMethod.rawValue),
                     \(header.kdfSalt == nil ? nil : "argon2id13"), \(header.kdfOpslimit), \(header.kdfMemlimit),
                     \(header.kdfSalt.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: header.sealedVaultKey)),
-                    \(ByteBuffer(bytes: header.sealedVerifierKey)), \(header.createdAt))
+                    \(ByteBuffer(bytes: header.sealedVerifierKey)), \(header.createdAt), \(header.vaultKeyEpoch))
                 """)
             try then(store)
         }
@@ -108,7 +108,7 @@ public final class PostgresStore: VaultStore {
         let rows = try session.query(
             """
             SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
-                   sealed_verifier_key, created_at
+                   sealed_verifier_key, created_at, vault_key_epoch
             FROM vault_header WHERE singleton = 1
             """)
         guard let row = rows.first else { throw StoreError.notAVault(path: location) }
@@ -118,7 +118,7 @@ public final class PostgresStore: VaultStore {
         return VaultHeaderRecord(
             vaultID: try row.string(0), unlockMethod: method, kdfOpslimit: try row.optionalInt(2),
             kdfMemlimit: try row.optionalInt(3), kdfSalt: try row.blob(4), sealedVaultKey: try row.blob(5) ?? [],
-            sealedVerifierKey: try row.blob(6) ?? [], createdAt: try row.string(7))
+            sealedVerifierKey: try row.blob(6) ?? [], createdAt: try row.string(7), vaultKeyEpoch: try row.int(8))
     }
 
     public func updateUnlock(

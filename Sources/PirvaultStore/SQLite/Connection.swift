@@ -1,13 +1,8 @@
 import Foundation
 internal import CSQLite
 
-/// A value bound to or read from SQL.
-enum SQLValue {
-    case integer(Int64)
-    case text(String)
-    case blob([UInt8])
-    case null
-}
+/// A value bound to or read from SQL: the store-wide cell type.
+typealias SQLValue = StoreValue
 
 /// `SQLITE_TRANSIENT` is a macro over a cast function pointer that does not
 /// import into Swift: it tells SQLite to copy the bound bytes at once.
@@ -219,6 +214,16 @@ struct Row {
     }
 
     func string(_ column: Int32) -> String { text(column) ?? "" }
+
+    /// The cell as its storage class says (a STRICT table has no REAL columns here).
+    func value(_ column: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement.raw, column) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer(int(column))
+        case SQLITE_BLOB: .blob(blob(column) ?? [])
+        default: .text(string(column))
+        }
+    }
 
     func blob(_ column: Int32) -> [UInt8]? {
         guard !isNull(column) else { return nil }

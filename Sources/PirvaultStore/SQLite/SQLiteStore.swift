@@ -42,6 +42,10 @@ public final class SQLiteStore: VaultStore {
                      header.kdfMemlimit.map(SQLValue.integer) ?? .null,
                      header.kdfSalt.map(SQLValue.blob) ?? .null,
                      .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt)])
+                // The column (migration 5) defaults to 1; only a copy of a rotated vault sets it.
+                if header.vaultKeyEpoch != 1 {
+                    try db.run("UPDATE vault_header SET vault_key_epoch = ? WHERE singleton = 1", [.integer(header.vaultKeyEpoch)])
+                }
                 try then(store)
             }
             return store
@@ -94,7 +98,7 @@ public final class SQLiteStore: VaultStore {
         let rows = try db.query(
             """
             SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
-                   sealed_verifier_key, created_at
+                   sealed_verifier_key, created_at, vault_key_epoch
             FROM vault_header WHERE singleton = 1
             """
         ) { row -> VaultHeaderRecord in
@@ -104,7 +108,7 @@ public final class SQLiteStore: VaultStore {
             return VaultHeaderRecord(
                 vaultID: row.string(0), unlockMethod: method, kdfOpslimit: row.optionalInt(2),
                 kdfMemlimit: row.optionalInt(3), kdfSalt: row.blob(4), sealedVaultKey: row.blob(5) ?? [],
-                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7))
+                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7), vaultKeyEpoch: row.int(8))
         }
         guard let header = rows.first else { throw StoreError.notAVault(path: db.path) }
         return header

@@ -1,0 +1,107 @@
+import PostgresNIO
+
+extension PostgresStore {
+    /// Pages through the table by its key, `pageSize` rows per round trip;
+    /// call inside `read` so every page comes from one snapshot.
+    public func forEachRow(of table: CopiedTable, _ body: ([StoreValue]) throws -> Void) throws {
+        var after: StoreValue?
+        while true {
+            var binds = PostgresBindings()
+            var sql = table.selectSQL
+            if let after {
+                binds.append(after)
+                sql += " WHERE \(table.key) > $1"
+            }
+            sql += " ORDER BY \(table.key) LIMIT \(Self.pageSize)"
+            let rows = try session.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            for row in rows {
+                let values = try (0..<table.columns.count).map { try row.storeValue($0) }
+                after = values[0]
+                try body(values)
+            }
+            if rows.count < Self.pageSize { return }
+        }
+    }
+
+    /// Multi-row INSERTs (within the protocol's limit of 65,535 parameters).
+    /// Identity sequences are moved past the largest copied id; audit events
+    /// move the log's head in the same statement, as `appendAudit` does, and
+    /// only if they start at its current size with no gap.
+    public func insertRows(into table: CopiedTable, _ rows: [[StoreValue]]) throws {
+        let perStatement = 60_000 / table.columns.count
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let chunk = rows[start..<min(start + perStatement, rows.endIndex)]
+            try insert(chunk, into: table)
+            start = chunk.endIndex
+        }
+        if table.hasIdentity, !rows.isEmpty {
+            try session.query(
+                PostgresQuery(
+                    unsafeSQL:
+                        "SELECT setval(pg_get_serial_sequence('\(table.name)', 'id'), COALESCE(MAX(id), 1)) FROM \(table.name)"
+                ))
+        }
+    }
+
+    private func insert(_ rows: ArraySlice<[StoreValue]>, into table: CopiedTable) throws {
+        var binds = PostgresBindings()
+        var tuples: [String] = []
+        for row in rows {
+            var placeholders: [String] = []
+            for value in row {
+                binds.append(value)
+                placeholders.append("$\(binds.count)")
+            }
+            tuples.append("(" + placeholders.joined(separator: ", ") + ")")
+        }
+        let insert =
+            "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))"
+        guard table == .auditEvents else {
+            try session.run(PostgresQuery(unsafeSQL: insert, binds: binds))
+            return
+        }
+        guard case .integer(let first)? = rows.first?[0],
+            rows.enumerated().allSatisfy({ $0.element[0] == .integer(first + Int64($0.offset)) })
+        else { throw StoreError.corrupt(what: "copied audit events are not consecutive") }
+        let moved = try session.run(
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH appended AS (\(insert))
+                    UPDATE audit_log_head SET size = size + \(rows.count) WHERE singleton = 1 AND size = \(first)
+                    """, binds: binds))
+        guard moved == 1 else {
+            throw StoreError.corrupt(what: "copied audit event \(first) is not the next index of the log")
+        }
+    }
+
+    public func rowCount(of table: CopiedTable) throws -> Int64 {
+        try session.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).first?.int(0) ?? 0
+    }
+}
+
+extension PostgresRandomAccessRow {
+    /// Column `index` by its data type: the integers, text and bytea of the schema.
+    fileprivate func storeValue(_ index: Int) throws -> StoreValue {
+        let cell = self[index]
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try int(index))
+        case .text, .varchar: return .text(try string(index))
+        case .bytea: return .blob(try blob(index) ?? [])
+        default: throw StoreError.corrupt(what: "column \(index) has the unexpected type \(cell.dataType)")
+        }
+    }
+}
+
+extension PostgresBindings {
+    /// Appends one cell: bigint, text, bytea, or an untyped NULL that takes its column's type.
+    fileprivate mutating func append(_ value: StoreValue) {
+        switch value {
+        case .integer(let number): append(number)
+        case .text(let text): append(text)
+        case .blob(let bytes): append(bytes: bytes)
+        case .null: appendNull()
+        }
+    }
+}
