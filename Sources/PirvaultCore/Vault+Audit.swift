@@ -47,6 +47,8 @@ extension Vault {
             let failuresElsewhere = failuresSeen == .max ? [] : try store.authenticationFailures(after: failuresSeen)
             let keysFailedElsewhere = Set(failuresElsewhere.map(\.key))
             var stale = Set<Int>()
+            var records: [AuditRecord] = []
+            var next = try store.auditLogSize()
             for (index, entry) in pending.enumerated() {
                 if let decidedAt = entry.decidedAt, decidedAt != current {
                     stale.insert(index)
@@ -60,9 +62,18 @@ extension Vault {
                 if entry.authenticationFailed {
                     try store.recordAuthenticationFailures(entry.limiterKeys, at: entry.event.time)
                 }
-                try audit(entry.event)
+                var event = entry.event
+                event.seq = next
+                next += 1
+                records.append(event.record)
             }
-            let failures = failuresSeen == .max ? [] : try store.authenticationFailures(after: failuresSeen)
+            // One statement for the batch: on PostgreSQL one round trip, not one per event.
+            try store.appendAudit(records)
+            // While this transaction holds the write lock nobody else records
+            // a failure: only this batch's own need reading again.
+            let recordedHere = pending.indices.contains { !stale.contains($0) && pending[$0].authenticationFailed }
+            let failures =
+                recordedHere ? try store.authenticationFailures(after: failuresSeen) : failuresElsewhere
             return (stale, failures)
         }
     }

@@ -140,6 +140,19 @@ public struct AuditRecord: Sendable, Equatable {
     }
 }
 
+extension AuditRecord {
+    /// The row's cells in `CopiedTable.auditEvents.columns` order.
+    var storeValues: [StoreValue] {
+        func text(_ value: String?) -> StoreValue { value.map(StoreValue.text) ?? .null }
+        return [
+            .integer(seq), .integer(time.microseconds), .text(event), .text(outcome), text(reason), text(customer),
+            text(instance), text(clientID), text(flow), text(method), status.map { .integer(Int64($0)) } ?? .null,
+            text(remoteAddress), text(requestID), latencyMicros.map(StoreValue.integer) ?? .null, text(jti),
+            canonical.map(StoreValue.blob) ?? .null, .blob(leafHash),
+        ]
+    }
+}
+
 /// Which audit rows to read. Every field narrows; nil means "any".
 public struct AuditFilter: Sendable, Equatable {
     public var since: Timestamp?

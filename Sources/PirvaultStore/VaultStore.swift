@@ -166,10 +166,11 @@ public protocol VaultStore: AnyObject {
     /// The number of audit events (the tree size): the next leaf index.
     func auditLogSize() throws -> Int64
 
-    /// Appends one audit row at `record.seq`, which must be the next leaf
-    /// index (`auditLogSize()`). Call inside the transaction of the change it
-    /// records, so both land together.
-    func appendAudit(_ record: AuditRecord) throws
+    /// Appends `records` at consecutive leaf indexes, the first being the
+    /// next one (`auditLogSize()`); anything else fails and changes nothing.
+    /// Call inside the transaction of the change they record, so both land
+    /// together.
+    func appendAudit(_ records: [AuditRecord]) throws
 
     /// Calls `body` for each audit row that `filter` selects, in its order.
     /// Pruned rows (no body left) are selected only with `includePruned`.
@@ -211,6 +212,9 @@ public protocol VaultStore: AnyObject {
 }
 
 extension VaultStore {
+    /// Appends one audit row at the next leaf index.
+    public func appendAudit(_ record: AuditRecord) throws { try appendAudit([record]) }
+
     /// Every instance, ordered by customer then name.
     public func forEachInstance(_ body: (InstanceRecord) throws -> Void) throws {
         try forEachInstance(customer: nil, body)

@@ -10,26 +10,13 @@ extension PostgresStore {
         return try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
     }
 
-    /// Inserts the row and moves the head in one statement; the head moves
-    /// only from `record.seq`, so a gap or a repeated index fails the
-    /// transaction instead of landing.
-    public func appendAudit(_ record: AuditRecord) throws {
-        let moved = try session.run(
-            """
-            WITH appended AS (
-                INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
-                    method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
-                VALUES (\(record.seq), \(record.time.microseconds), \(record.event), \(record.outcome), \(record.reason),
-                    \(record.customer), \(record.instance), \(record.clientID), \(record.flow), \(record.method),
-                    \(record.status.map(Int64.init)), \(record.remoteAddress), \(record.requestID), \(record.latencyMicros),
-                    \(record.jti), \(record.canonical.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: record.leafHash)))
-            )
-            UPDATE audit_log_head SET size = size + 1 WHERE singleton = 1 AND size = \(record.seq)
-            """)
-        guard moved == 1 else {
-            throw StoreError.corrupt(what: "audit event \(record.seq) is not the next index of the log")
-        }
-        if holdsLogLock { lockedLogSize = record.seq + 1 }
+    /// One multi-row INSERT that also moves the head, and only from the
+    /// first record's index, so a gap or a repeated index fails the
+    /// transaction instead of landing (`insertRows`).
+    public func appendAudit(_ records: [AuditRecord]) throws {
+        guard let last = records.last else { return }
+        try insertRows(into: .auditEvents, records.map(\.storeValues))
+        if holdsLogLock { lockedLogSize = last.seq + 1 }
     }
 
     private static let eventColumns = """

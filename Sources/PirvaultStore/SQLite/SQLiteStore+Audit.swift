@@ -1,23 +1,12 @@
 extension SQLiteStore {
-    /// Appends one audit row at `record.seq`, which must be the next leaf index
-    /// (`auditLogSize()`). Call inside the transaction of the change it
-    /// records, so both land together.
-    public func appendAudit(_ record: AuditRecord) throws {
-        try db.run(
-            """
-            INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
-                method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.integer(record.seq), .integer(record.time.microseconds), .text(record.event), .text(record.outcome),
-             Self.optional(record.reason), Self.optional(record.customer), Self.optional(record.instance),
-             Self.optional(record.clientID), Self.optional(record.flow), Self.optional(record.method),
-             record.status.map { .integer(Int64($0)) } ?? .null, Self.optional(record.remoteAddress),
-             Self.optional(record.requestID), record.latencyMicros.map(SQLValue.integer) ?? .null,
-             Self.optional(record.jti), record.canonical.map(SQLValue.blob) ?? .null, .blob(record.leafHash)])
-    }
+    private static let insertAuditEvent = """
+        INSERT INTO audit_events (\(CopiedTable.auditEvents.columns.joined(separator: ", ")))
+        VALUES (\(Array(repeating: "?", count: CopiedTable.auditEvents.columns.count).joined(separator: ", ")))
+        """
 
-    private static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
+    public func appendAudit(_ records: [AuditRecord]) throws {
+        for record in records { try db.run(Self.insertAuditEvent, record.storeValues) }
+    }
 
     /// Calls `body` for each audit row that `filter` selects, in its order.
     /// Pruned rows (no body left) are selected only with `includePruned`.
