@@ -2,7 +2,14 @@ extension SQLiteStore {
     /// Appends one audit row at `record.seq`, which must be the next leaf index
     /// (`auditLogSize()`). Call inside the transaction of the change it
     /// records, so both land together.
+    ///
+    /// A gap would pass the primary key and leave a log whose leaves no longer
+    /// match their indexes, so the index is checked first (inside the write
+    /// transaction, which holds the lock) — as PostgreSQL's head row does.
     public func appendAudit(_ record: AuditRecord) throws {
+        guard try auditLogSize() == record.seq else {
+            throw StoreError.corrupt(what: "audit event \(record.seq) is not the next index of the log")
+        }
         try db.run(
             """
             INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
