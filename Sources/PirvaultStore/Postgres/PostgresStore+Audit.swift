@@ -10,21 +10,23 @@ extension PostgresStore {
         return try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
     }
 
-    /// Inserts the row and moves the head in one statement; the head moves
-    /// only from `record.seq`, so a gap or a repeated index fails the
-    /// transaction instead of landing.
+    /// Moves the head from `record.seq` and inserts the row only if it moved,
+    /// in one statement: a gap or a repeated index inserts nothing and leaves
+    /// the transaction usable and unchanged. (Inserting first would leave the
+    /// stray row in a transaction whose caller goes on after the error.)
     public func appendAudit(_ record: AuditRecord) throws {
         let moved = try session.run(
             """
-            WITH appended AS (
-                INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
-                    method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
-                VALUES (\(record.seq), \(record.time.microseconds), \(record.event), \(record.outcome), \(record.reason),
-                    \(record.customer), \(record.instance), \(record.clientID), \(record.flow), \(record.method),
-                    \(record.status.map(Int64.init)), \(record.remoteAddress), \(record.requestID), \(record.latencyMicros),
-                    \(record.jti), \(record.canonical.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: record.leafHash)))
+            WITH head AS (
+                UPDATE audit_log_head SET size = size + 1 WHERE singleton = 1 AND size = \(record.seq) RETURNING size
             )
-            UPDATE audit_log_head SET size = size + 1 WHERE singleton = 1 AND size = \(record.seq)
+            INSERT INTO audit_events (seq, time_us, event, outcome, reason, customer, instance, clientid, flow,
+                method, status, remote_addr, request_id, latency_us, jti, canonical, leaf_hash)
+            SELECT \(record.seq), \(record.time.microseconds), \(record.event), \(record.outcome), \(record.reason),
+                \(record.customer), \(record.instance), \(record.clientID), \(record.flow), \(record.method),
+                \(record.status.map(Int64.init)), \(record.remoteAddress), \(record.requestID), \(record.latencyMicros),
+                \(record.jti), \(record.canonical.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: record.leafHash))
+            FROM head
             """)
         guard moved == 1 else {
             throw StoreError.corrupt(what: "audit event \(record.seq) is not the next index of the log")
