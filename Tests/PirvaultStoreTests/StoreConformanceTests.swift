@@ -269,6 +269,22 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func failedAuthenticationsAreSharedInOrderAndForgotten(_ backend: Backend) throws {
+        let subject = try StoreUnderTest(backend)
+        let store = subject.store
+        try store.write { try store.recordAuthenticationFailures(["client:a", "address:x"], at: Timestamp(seconds: 10)) }
+        try store.write { try store.recordAuthenticationFailures(["client:a"], at: Timestamp(seconds: 20)) }
+        // Another session (another server) sees them, oldest first.
+        let seen = try store.openAnother().authenticationFailures(after: 0)
+        #expect(seen.map(\.key) == ["client:a", "address:x", "client:a"])
+        #expect(seen.map(\.time) == [Timestamp(seconds: 10), Timestamp(seconds: 10), Timestamp(seconds: 20)])
+        #expect(seen.map(\.id) == seen.map(\.id).sorted() && Set(seen.map(\.id)).count == 3)
+        #expect(try store.authenticationFailures(after: seen[1].id) == [seen[2]])
+        try store.write { try store.forgetAuthenticationFailures(before: Timestamp(seconds: 20)) }
+        #expect(try store.authenticationFailures(after: 0) == [seen[2]])
+    }
+
+    @Test(arguments: Backend.allCases)
     func oneSigningKeyIsActiveAndRetiredOnesStayPublishedForAWhile(_ backend: Backend) throws {
         let store = try StoreUnderTest(backend).store
         #expect(try store.activeSigningKey() == nil)
@@ -340,6 +356,9 @@ struct StoreConformanceTests {
         try staysPut("an audit append") { try store.appendAudit(record(0)) }
         try staysPut("a checkpoint") {
             try store.insertCheckpoint(CheckpointRecord(treeSize: 1, rootHash: [1], frontier: [1], note: "n", createdAt: .now()))
+        }
+        try staysPut("a failed authentication") {
+            try store.recordAuthenticationFailures(["client:x"], at: Timestamp(seconds: 1))
         }
         try staysPut("an audit signing key") {
             try store.insertAuditSigningKey(publicKey: [1], sealedPrivateKey: [2], createdAt: .now())
