@@ -79,7 +79,9 @@ struct AuditStoreConformanceTests {
         #expect(try seqs(store, AuditFilter(customer: "c", newestFirst: false)) == [3, 4, 5])
         #expect(try seqs(store, AuditFilter(newestFirst: false), includePruned: true) == Array(0..<6))
         var pruned: [AuditRecord] = []
-        try store.forEachAuditEvent(AuditFilter(limit: 1, newestFirst: false), includePruned: true) { pruned.append($0) }
+        try store.forEachAuditEvent(AuditFilter(limit: 1, newestFirst: false), includePruned: true) {
+            pruned.append($0)
+        }
         #expect(
             pruned == [
                 AuditRecord(
@@ -144,7 +146,9 @@ struct AuditStoreConformanceTests {
         #expect(try store.auditSigningKey() == nil)
         try store.write { try store.insertAuditSigningKey(publicKey: [1], sealedPrivateKey: [2], createdAt: .now()) }
         #expect(throws: StoreError.self) {
-            try store.write { try store.insertAuditSigningKey(publicKey: [3], sealedPrivateKey: [4], createdAt: .now()) }
+            try store.write {
+                try store.insertAuditSigningKey(publicKey: [3], sealedPrivateKey: [4], createdAt: .now())
+            }
         }
         try store.write { try store.updateSealedAuditKey([5, 6]) }
         let key = try #require(try store.auditSigningKey())

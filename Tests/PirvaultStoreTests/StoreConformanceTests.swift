@@ -56,7 +56,9 @@ struct StoreConformanceTests {
                 method: .passphrase, kdfOpslimit: 3, kdfMemlimit: 1 << 26, kdfSalt: [7, 7], sealedVaultKey: [9])
         }
         var expected = sampleHeader
-        (expected.unlockMethod, expected.kdfOpslimit, expected.kdfMemlimit, expected.kdfSalt) = (.passphrase, 3, 1 << 26, [7, 7])
+        (expected.unlockMethod, expected.kdfOpslimit, expected.kdfMemlimit, expected.kdfSalt) = (
+            .passphrase, 3, 1 << 26, [7, 7]
+        )
         expected.sealedVaultKey = [9]
         #expect(try subject.store.header() == expected)
     }
@@ -84,7 +86,9 @@ struct StoreConformanceTests {
             guard case .databaseNotEmpty(_, holdsVault: false) = error as? StoreError else { return false }
             return true
         }
-        #expect(try Backend.postgresql.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", at: location) == ["1"])
+        #expect(
+            try Backend.postgresql.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", at: location)
+                == ["1"])
         #expect {
             try Backend.postgresql.open(at: location)
         } throws: { error in
@@ -131,7 +135,8 @@ struct StoreConformanceTests {
     func openRefusesANewerSchema(_ backend: Backend) throws {
         let location = try backend.freshLocation("newer")
         let shipped = backend.migrations
-        let newer = shipped + [Migration(version: shipped.count + 1, name: "future", sql: "CREATE TABLE future (x INTEGER);")]
+        let newer =
+            shipped + [Migration(version: shipped.count + 1, name: "future", sql: "CREATE TABLE future (x INTEGER);")]
         _ = try backend.create(at: location, header: sampleHeader, migrations: newer)
         #expect(throws: StoreError.schemaTooNew(found: newer.count, supported: shipped.count)) {
             try VaultStores.open(location)
@@ -193,12 +198,15 @@ struct StoreConformanceTests {
         let other = try subject.insert(subject.instance("other"))
         func token(_ byte: UInt8, _ instanceID: Int64) -> OpaqueTokenRecord {
             OpaqueTokenRecord(
-                tokenHash: [byte, 1], jti: "jti-\(byte)", instanceID: instanceID, credentialID: 1, credentialGeneration: 1,
+                tokenHash: [byte, 1], jti: "jti-\(byte)", instanceID: instanceID, credentialID: 1,
+                credentialGeneration: 1,
                 scope: ["a", "b"], issuedAt: Timestamp(seconds: 10), expiresAt: Timestamp(seconds: 20))
         }
         try store.write {
             for id in [victim, other] {
-                _ = try store.insertCredential(instanceID: id, verifier: [1], createdAt: "t") { Array("secret-\($0)".utf8) }
+                _ = try store.insertCredential(instanceID: id, verifier: [1], createdAt: "t") {
+                    Array("secret-\($0)".utf8)
+                }
                 try store.insertOpaqueToken(token(UInt8(id), id))
             }
         }
@@ -220,8 +228,12 @@ struct StoreConformanceTests {
         let id = try subject.insert(subject.instance("acme"))
         let (first, second) = try store.write {
             (
-                try store.insertCredential(instanceID: id, verifier: [1], createdAt: "one") { Array("secret-\($0)".utf8) },
-                try store.insertCredential(instanceID: id, verifier: [2], createdAt: "two") { Array("secret-\($0)".utf8) }
+                try store.insertCredential(instanceID: id, verifier: [1], createdAt: "one") {
+                    Array("secret-\($0)".utf8)
+                },
+                try store.insertCredential(instanceID: id, verifier: [2], createdAt: "two") {
+                    Array("secret-\($0)".utf8)
+                }
             )
         }
         #expect(try store.credentials(instanceID: id).map(\.id) == [second, first])
@@ -247,9 +259,12 @@ struct StoreConformanceTests {
     func revokedTokensAreKeptUntilTheyExpire(_ backend: Backend) throws {
         let store = try StoreUnderTest(backend).store
         try store.write {
-            try store.revokeToken(jti: "a", instanceID: nil, at: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 100))
-            try store.revokeToken(jti: "a", instanceID: 5, at: Timestamp(seconds: 2), expiresAt: Timestamp(seconds: 999))
-            try store.revokeToken(jti: "b", instanceID: 7, at: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 200))
+            try store.revokeToken(
+                jti: "a", instanceID: nil, at: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 100))
+            try store.revokeToken(
+                jti: "a", instanceID: 5, at: Timestamp(seconds: 2), expiresAt: Timestamp(seconds: 999))
+            try store.revokeToken(
+                jti: "b", instanceID: 7, at: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 200))
         }
         #expect(try store.isTokenRevoked(jti: "a"))
         #expect(try !store.isTokenRevoked(jti: "c"))
@@ -272,7 +287,9 @@ struct StoreConformanceTests {
     func failedAuthenticationsAreSharedInOrderAndForgotten(_ backend: Backend) throws {
         let subject = try StoreUnderTest(backend)
         let store = subject.store
-        try store.write { try store.recordAuthenticationFailures(["client:a", "address:x"], at: Timestamp(seconds: 10)) }
+        try store.write {
+            try store.recordAuthenticationFailures(["client:a", "address:x"], at: Timestamp(seconds: 10))
+        }
         try store.write { try store.recordAuthenticationFailures(["client:a"], at: Timestamp(seconds: 20)) }
         // Another session (another server) sees them, oldest first.
         let seen = try store.openAnother().authenticationFailures(after: 0)
@@ -289,7 +306,9 @@ struct StoreConformanceTests {
         let store = try StoreUnderTest(backend).store
         #expect(try store.activeSigningKey() == nil)
         let first = try store.write {
-            try store.insertSigningKey(kid: "k1", publicKey: [1], createdAt: Timestamp(seconds: 10)) { Array("seed-\($0)".utf8) }
+            try store.insertSigningKey(kid: "k1", publicKey: [1], createdAt: Timestamp(seconds: 10)) {
+                Array("seed-\($0)".utf8)
+            }
         }
         // The schema itself refuses a second active key.
         #expect(throws: StoreError.self) {
@@ -305,9 +324,11 @@ struct StoreConformanceTests {
             }
         }
         let active = try #require(try store.activeSigningKey())
-        #expect(active == SigningKeyRecord(
-            id: second, kid: "k2", publicKey: [2], sealedPrivateKey: Array("seed-\(second)".utf8),
-            createdAt: Timestamp(seconds: 20), retiredAt: nil, publishedUntil: nil))
+        #expect(
+            active
+                == SigningKeyRecord(
+                    id: second, kid: "k2", publicKey: [2], sealedPrivateKey: Array("seed-\(second)".utf8),
+                    createdAt: Timestamp(seconds: 20), retiredAt: nil, publishedUntil: nil))
         #expect(try store.publishedSigningKeys(at: Timestamp(seconds: 79)).map(\.kid) == ["k2", "k1"])
         #expect(try store.publishedSigningKeys(at: Timestamp(seconds: 80)).map(\.kid) == ["k2"])
         let retired = try #require(try store.allSigningKeys().first)
@@ -321,7 +342,9 @@ struct StoreConformanceTests {
     func vaultKeyLinksFollowRotationsAndAreForgotten(_ backend: Backend) throws {
         let store = try StoreUnderTest(backend).store
         #expect(try store.vaultKeyLinks(after: 0).isEmpty)
-        let links = (2...4).map { VaultKeyLink(epoch: Int64($0), sealedKey: [UInt8($0)], createdAt: Timestamp(seconds: Int64($0) * 100)) }
+        let links = (2...4).map {
+            VaultKeyLink(epoch: Int64($0), sealedKey: [UInt8($0)], createdAt: Timestamp(seconds: Int64($0) * 100))
+        }
         for link in links {
             try store.write {
                 try store.replaceVaultKey(
@@ -355,7 +378,8 @@ struct StoreConformanceTests {
         }
         try staysPut("an audit append") { try store.appendAudit(record(0)) }
         try staysPut("a checkpoint") {
-            try store.insertCheckpoint(CheckpointRecord(treeSize: 1, rootHash: [1], frontier: [1], note: "n", createdAt: .now()))
+            try store.insertCheckpoint(
+                CheckpointRecord(treeSize: 1, rootHash: [1], frontier: [1], note: "n", createdAt: .now()))
         }
         try staysPut("a failed authentication") {
             try store.recordAuthenticationFailures(["client:x"], at: Timestamp(seconds: 1))
@@ -371,7 +395,9 @@ struct StoreConformanceTests {
             credential = try store.insertCredential(instanceID: id, verifier: [1], createdAt: "t") { _ in [1] }
         }
         try moves("a credential expiry") { try store.expireCredential(id: credential, at: Timestamp(seconds: 1)) }
-        try moves("a credential delete") { try store.deleteExpiredCredentials(instanceID: id, before: Timestamp(seconds: 2)) }
+        try moves("a credential delete") {
+            try store.deleteExpiredCredentials(instanceID: id, before: Timestamp(seconds: 2))
+        }
         try moves("a revocation") {
             try store.revokeToken(jti: "j", instanceID: id, at: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 9))
         }
@@ -382,11 +408,13 @@ struct StoreConformanceTests {
             try store.retireActiveSigningKey(at: Timestamp(seconds: 2), publishedUntil: Timestamp(seconds: 3))
         }
         try moves("an unlock change") {
-            try store.updateUnlock(method: .keyFile, kdfOpslimit: nil, kdfMemlimit: nil, kdfSalt: nil, sealedVaultKey: [5])
+            try store.updateUnlock(
+                method: .keyFile, kdfOpslimit: nil, kdfMemlimit: nil, kdfSalt: nil, sealedVaultKey: [5])
         }
         try moves("a vault key rotation") {
             try store.replaceVaultKey(
-                sealedVaultKey: [6], sealedVerifierKey: [7], link: VaultKeyLink(epoch: 2, sealedKey: [8], createdAt: .now()),
+                sealedVaultKey: [6], sealedVerifierKey: [7],
+                link: VaultKeyLink(epoch: 2, sealedKey: [8], createdAt: .now()),
                 forgetLinksBefore: Timestamp(seconds: 0))
         }
         try moves("an instance delete") { try store.deleteInstance(id: id) }

@@ -87,7 +87,8 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
             return try Connection(path: path).query(sql) { $0.string(0) }
         case .postgres(let database):
             let output = try Self.postgres().psql(Self.terminated(sql), database: database.database)
-            return output.isEmpty ? [] : output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            return output.isEmpty
+                ? [] : output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         }
     }
 
