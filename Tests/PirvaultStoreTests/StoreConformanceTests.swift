@@ -418,6 +418,16 @@ struct StoreConformanceTests {
                 forgetLinksBefore: Timestamp(seconds: 0))
         }
         try moves("an instance delete") { try store.deleteInstance(id: id) }
+        // Statements that change no row change nothing a server holds.
+        try staysPut("a repeated revocation") {
+            try store.revokeToken(jti: "j", instanceID: nil, at: Timestamp(seconds: 5), expiresAt: Timestamp(seconds: 9))
+        }
+        try staysPut("retiring when no key is active") {
+            try store.retireActiveSigningKey(at: Timestamp(seconds: 4), publishedUntil: Timestamp(seconds: 5))
+        }
+        try staysPut("deleting no expired credential") {
+            try store.deleteExpiredCredentials(instanceID: id, before: Timestamp(seconds: 9))
+        }
         // Another session sees the same counter.
         #expect(try store.openAnother().stateVersion() == last)
     }
