@@ -17,7 +17,7 @@ struct VaultUnlockTests {
     func aWrongKeyFileFailsAndIsAudited(_ backend: Backend) throws {
         let fixture = try Fixture(backend: backend)
         let before = try fixture.auditEvents()
-        #expect(throws: VaultError.unlockFailed(path: fixture.vaultPath)) {
+        #expect(throws: VaultError.unlockFailed(path: fixture.vault.path)) {
             try Vault.open(at: fixture.vaultPath, unlock: .keyFile(.random(count: 32)))
         }
         let after = try fixture.auditEvents()
@@ -71,7 +71,7 @@ struct VaultUnlockTests {
     func aDoctoredHeaderDoesNotUnlock(_ backend: Backend) throws {
         let fixture = try Fixture(backend: backend)
         try fixture.flipBit(table: "vault_header", column: "sealed_vault_key", where: "singleton = 1")
-        #expect(throws: VaultError.unlockFailed(path: fixture.vaultPath)) { try fixture.reopen() }
+        #expect(throws: VaultError.unlockFailed(path: fixture.vault.path)) { try fixture.reopen() }
     }
 
     @Test(arguments: Backend.allCases)
