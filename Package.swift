@@ -87,11 +87,13 @@ let package = Package(
             path: "Benchmarks/pirvault-bench"
         ),
         // A throw-away PostgreSQL server (and a free loopback port) for the tests.
-        .target(name: "PirvaultTestSupport", path: "Tests/PirvaultTestSupport"),
+        .target(name: "PirvaultTestSupport", dependencies: ["PirvaultStore"], path: "Tests/PirvaultTestSupport"),
         .testTarget(name: "PirvaultCryptoTests", dependencies: ["PirvaultCrypto"]),
         .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
         .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto", "PirvaultTestSupport"]),
-        .testTarget(name: "PirvaultCoreTests", dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON"]),
+        .testTarget(
+            name: "PirvaultCoreTests",
+            dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON", "PirvaultTestSupport"]),
         .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto", "PirvaultTestSupport"]),
         .testTarget(
             name: "PirvaultServerTests",

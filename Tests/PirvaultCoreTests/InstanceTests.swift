@@ -1,6 +1,7 @@
 import Foundation
 import PirvaultCrypto
 import PirvaultJSON
+import PirvaultTestSupport
 import Testing
 
 @testable import PirvaultCore
@@ -201,12 +202,11 @@ struct TamperTests {
         case flipDataKeyByte, flipSecretByte, truncateSecret, swapDataKeys, copySecretAcrossInstances, copySecretWithinRows
     }
 
-    @Test(arguments: Tamper.allCases)
-    func detectsAlteredSealedColumns(_ tamper: Tamper) throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.allCases, Tamper.allCases)
+    func detectsAlteredSealedColumns(_ backend: Backend, _ tamper: Tamper) throws {
+        let fixture = try Fixture(backend: backend)
         _ = try fixture.vault.createInstance(InstanceSpec(name: "victim", customer: "A"))
         _ = try fixture.vault.createInstance(InstanceSpec(name: "other", customer: "B"))
-        let raw = try fixture.raw()
         switch tamper {
         case .flipDataKeyByte:
             try fixture.flipBit(table: "instances", column: "sealed_data_key", where: "name = 'victim'")
@@ -215,13 +215,13 @@ struct TamperTests {
                 table: "credentials", column: "sealed_secret",
                 where: "instance_id = (SELECT id FROM instances WHERE name = 'victim')")
         case .truncateSecret:
-            try raw.execute(
+            try fixture.execute(
                 "UPDATE credentials SET sealed_secret = substr(sealed_secret, 1, 20) WHERE instance_id = (SELECT id FROM instances WHERE name = 'victim')")
         case .swapDataKeys:
-            try raw.execute(
+            try fixture.execute(
                 "UPDATE instances SET sealed_data_key = (SELECT sealed_data_key FROM instances WHERE name = 'other') WHERE name = 'victim'")
         case .copySecretAcrossInstances:
-            try raw.execute(
+            try fixture.execute(
                 """
                 UPDATE credentials SET sealed_secret = (SELECT c.sealed_secret FROM credentials c JOIN instances i ON i.id = c.instance_id WHERE i.name = 'other')
                 WHERE instance_id = (SELECT id FROM instances WHERE name = 'victim')
@@ -233,7 +233,7 @@ struct TamperTests {
             try vault.write {
                 try vault.addCredential(to: record, dataKey: vault.openDataKey(of: record), secret: "second-secret-xxxxxxxxxxxxxxxxxxxxx", createdAt: "t")
             }
-            try raw.execute(
+            try fixture.execute(
                 """
                 UPDATE credentials SET sealed_secret = (SELECT sealed_secret FROM credentials WHERE id = (SELECT min(id) FROM credentials))
                 WHERE id = (SELECT max(id) FROM credentials)

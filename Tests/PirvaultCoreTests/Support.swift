@@ -1,31 +1,46 @@
 import Foundation
 import PirvaultCrypto
 import PirvaultJSON
+import PirvaultTestSupport
 
 @testable import PirvaultCore
 @testable import PirvaultStore
 
-/// A fresh folder with a key file and a vault in it.
+/// A fresh folder with a key file, and a vault in it (SQLite) or in a new
+/// database of the test PostgreSQL server.
 struct Fixture {
+    let backend: Backend
     let directory: String
     let keyPath: String
+    /// The vault's location: a file path or a `postgres://` URL.
     let vaultPath: String
     let key: SecretBytes
     let vault: Vault
 
-    init(clock: Clock = .system) throws {
+    init(clock: Clock = .system, backend: Backend = .sqlite) throws {
+        self.backend = backend
         directory = NSTemporaryDirectory() + "pirvault-core-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         keyPath = directory + "/vault.key"
-        vaultPath = directory + "/vault.db"
+        vaultPath = backend == .sqlite ? directory + "/vault.db" : try backend.freshLocation("core")
         key = try KeyFile.generate(at: keyPath)
         vault = try Vault.create(at: vaultPath, unlock: .keyFile(key), clock: clock)
     }
 
-    func reopen() throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key)) }
+    func reopen(clock: Clock = .system) throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key), clock: clock) }
 
-    /// A raw SQLite connection to the vault file, for tampering.
-    func raw() throws -> Connection { try Connection(path: vaultPath) }
+    /// A raw SQLite connection to the vault file, for tampering (SQLite only;
+    /// `execute` and `query` work on either backend).
+    func raw() throws -> Connection {
+        precondition(backend == .sqlite, "raw() is the SQLite file; use execute or query")
+        return try Connection(path: vaultPath)
+    }
+
+    /// Runs SQL both dialects share on the vault's database, outside pirvault.
+    func execute(_ sql: String) throws { try backend.execute(sql, at: vaultPath) }
+
+    /// The first column of each row of `sql`, as text.
+    func query(_ sql: String) throws -> [String] { try backend.query(sql, at: vaultPath) }
 
     func auditEvents(_ vault: Vault? = nil) throws -> [AuditEvent] {
         var events: [AuditEvent] = []
@@ -43,12 +58,7 @@ func file(_ path: String, contains needle: [UInt8]) -> Bool {
 extension Fixture {
     /// Flips one bit of a sealed column in the rows `condition` selects.
     func flipBit(table: String, column: String, where condition: String, at offset: Int = 30) throws {
-        let raw = try raw()
-        let rows = try raw.query("SELECT rowid, \(column) FROM \(table) WHERE \(condition)") { ($0.int(0), $0.blob(1)!) }
-        for (rowid, var bytes) in rows {
-            bytes[offset] ^= 0x01
-            try raw.run("UPDATE \(table) SET \(column) = ? WHERE rowid = ?", [.blob(bytes), .integer(rowid)])
-        }
+        try backend.flipBit(table: table, column: column, where: condition, at: offset, location: vaultPath)
     }
 }
 

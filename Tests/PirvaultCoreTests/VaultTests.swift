@@ -1,5 +1,6 @@
 import Foundation
 import PirvaultCrypto
+import PirvaultTestSupport
 import Testing
 
 @testable import PirvaultCore
@@ -12,10 +13,11 @@ struct VaultUnlockTests {
         #expect(reopened.vaultID == fixture.vault.vaultID)
     }
 
-    @Test func aWrongKeyFileFailsAndIsAudited() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.allCases)
+    func aWrongKeyFileFailsAndIsAudited(_ backend: Backend) throws {
+        let fixture = try Fixture(backend: backend)
         let before = try fixture.auditEvents()
-        #expect(throws: VaultError.unlockFailed(path: fixture.vaultPath)) {
+        #expect(throws: VaultError.unlockFailed(path: fixture.vault.path)) {
             try Vault.open(at: fixture.vaultPath, unlock: .keyFile(.random(count: 32)))
         }
         let after = try fixture.auditEvents()
@@ -65,14 +67,16 @@ struct VaultUnlockTests {
         #expect(throws: VaultError.self) { try KeyFile.read(at: short) }
     }
 
-    @Test func aDoctoredHeaderDoesNotUnlock() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.allCases)
+    func aDoctoredHeaderDoesNotUnlock(_ backend: Backend) throws {
+        let fixture = try Fixture(backend: backend)
         try fixture.flipBit(table: "vault_header", column: "sealed_vault_key", where: "singleton = 1")
-        #expect(throws: VaultError.unlockFailed(path: fixture.vaultPath)) { try fixture.reopen() }
+        #expect(throws: VaultError.unlockFailed(path: fixture.vault.path)) { try fixture.reopen() }
     }
 
-    @Test func aDoctoredVerifierKeyIsReportedAsTampering() throws {
-        let fixture = try Fixture()
+    @Test(arguments: Backend.allCases)
+    func aDoctoredVerifierKeyIsReportedAsTampering(_ backend: Backend) throws {
+        let fixture = try Fixture(backend: backend)
         try fixture.flipBit(table: "vault_header", column: "sealed_verifier_key", where: "singleton = 1")
         #expect {
             try fixture.reopen()

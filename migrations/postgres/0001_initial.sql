@@ -171,13 +171,15 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- Per row, as in SQLite: a statement that changes no row (a repeated
+-- revocation, a delete of nothing) leaves the counter, and servers their caches.
 CREATE TRIGGER vault_header_changed AFTER UPDATE ON vault_header
-    FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
+    FOR EACH ROW EXECUTE FUNCTION pirvault_bump_state_version();
 CREATE TRIGGER instances_changed AFTER INSERT OR UPDATE OR DELETE ON instances
-    FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
+    FOR EACH ROW EXECUTE FUNCTION pirvault_bump_state_version();
 CREATE TRIGGER credentials_changed AFTER INSERT OR UPDATE OR DELETE ON credentials
-    FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
+    FOR EACH ROW EXECUTE FUNCTION pirvault_bump_state_version();
 CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE ON signing_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
+    FOR EACH ROW EXECUTE FUNCTION pirvault_bump_state_version();
 CREATE TRIGGER revoked_tokens_changed AFTER INSERT ON revoked_tokens
-    FOR EACH STATEMENT EXECUTE FUNCTION pirvault_bump_state_version();
+    FOR EACH ROW EXECUTE FUNCTION pirvault_bump_state_version();

@@ -25,8 +25,8 @@ extension PostgresStore {
 
     /// Multi-row INSERTs (within the protocol's limit of 65,535 parameters).
     /// Identity sequences are moved past the largest copied id; audit events
-    /// move the log's head in the same statement, as `appendAudit` does, and
-    /// only if they start at its current size with no gap.
+    /// move the log's head, and only if they start at its current size with
+    /// no gap (`appendAudit` writes its batches this way too).
     public func insertRows(into table: CopiedTable, _ rows: [[StoreValue]]) throws {
         let perStatement = 60_000 / table.columns.count
         var start = rows.startIndex
@@ -63,16 +63,15 @@ extension PostgresStore {
         }
         guard case .integer(let first)? = rows.first?[0],
             rows.enumerated().allSatisfy({ $0.element[0] == .integer(first + Int64($0.offset)) })
-        else { throw StoreError.corrupt(what: "copied audit events are not consecutive") }
+        else { throw StoreError.corrupt(what: "audit events to append are not consecutive") }
+        // The head moves first, and the rows go in only if it moved: a gap or
+        // a repeated index inserts nothing and changes nothing.
         let moved = try session.run(
-            PostgresQuery(
-                unsafeSQL: """
-                    WITH appended AS (\(insert))
-                    UPDATE audit_log_head SET size = size + \(rows.count) WHERE singleton = 1 AND size = \(first)
-                    """, binds: binds))
+            "UPDATE audit_log_head SET size = size + \(Int64(rows.count)) WHERE singleton = 1 AND size = \(first)")
         guard moved == 1 else {
-            throw StoreError.corrupt(what: "copied audit event \(first) is not the next index of the log")
+            throw StoreError.corrupt(what: "audit event \(first) is not the next index of the log")
         }
+        try session.run(PostgresQuery(unsafeSQL: insert, binds: binds))
     }
 
     public func rowCount(of table: CopiedTable) throws -> Int64 {

@@ -4,7 +4,13 @@ extension SQLiteStore {
         VALUES (\(Array(repeating: "?", count: CopiedTable.auditEvents.columns.count).joined(separator: ", ")))
         """
 
+    /// A gap would pass the primary key and leave a log whose leaves no longer
+    /// match their indexes, so the indexes are checked first (inside the write
+    /// transaction, which holds the lock), as PostgreSQL's head row does.
     public func appendAudit(_ records: [AuditRecord]) throws {
+        guard let first = records.first else { return }
+        guard try auditLogSize() == first.seq, records.enumerated().allSatisfy({ $0.element.seq == first.seq + Int64($0.offset) })
+        else { throw StoreError.corrupt(what: "audit event \(first.seq) is not the next index of the log") }
         for record in records { try db.run(Self.insertAuditEvent, record.storeValues) }
     }
 
