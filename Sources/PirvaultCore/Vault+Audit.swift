@@ -43,8 +43,11 @@ extension Vault {
         _ pending: [PendingAudit], failuresSeen: Int64 = .max
     ) throws -> (stale: Set<Int>, failures: [AuthenticationFailure]) {
         try write {
-            let current = try store.stateVersion()
-            let failuresElsewhere = failuresSeen == .max ? [] : try store.authenticationFailures(after: failuresSeen)
+            // Read when this transaction took the write lock: nothing has changed them since.
+            let start = try writeStart ?? store.writeStart()
+            let current = start.stateVersion
+            let failuresElsewhere =
+                start.latestAuthenticationFailure > failuresSeen ? try store.authenticationFailures(after: failuresSeen) : []
             let keysFailedElsewhere = Set(failuresElsewhere.map(\.key))
             var stale = Set<Int>()
             var records: [AuditRecord] = []

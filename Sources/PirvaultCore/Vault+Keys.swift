@@ -95,7 +95,11 @@ extension Vault {
     /// before it). A server thus keeps working across `keys rotate-vault-key`
     /// without a restart or the new key file.
     public func followVaultKeyRotations() throws {
-        let current = try store.vaultKeyEpoch()
+        try followVaultKeyRotations(to: try storeOperation { try store.vaultKeyEpoch() })
+    }
+
+    /// Takes the vault keys up to epoch `current` through their links.
+    func followVaultKeyRotations(to current: Int64) throws {
         guard current != vaultKeyEpoch else { return }
         var key = vaultKey
         var epoch = vaultKeyEpoch

@@ -24,6 +24,8 @@ public final class Vault {
     public let clock: Clock
     /// When `write` adds a checkpoint to the audit log.
     public var checkpointPolicy = CheckpointPolicy()
+    /// What the outermost write transaction under way started from; nil outside one.
+    var writeStart: WriteStart?
 
     public var path: String { store.location }
 
@@ -166,7 +168,13 @@ public final class Vault {
     func write<T>(_ body: () throws -> T) throws -> T {
         try storeOperation {
             try store.write {
-                try followVaultKeyRotations()
+                let outermost = writeStart == nil
+                if outermost {
+                    let start = try store.writeStart()
+                    try followVaultKeyRotations(to: start.vaultKeyEpoch)
+                    writeStart = start
+                }
+                defer { if outermost { writeStart = nil } }
                 let result = try body()
                 try checkpointIfDue()
                 return result

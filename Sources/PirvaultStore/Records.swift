@@ -256,3 +256,24 @@ public struct AuthenticationFailure: Sendable, Equatable {
     public var key: String
     public var time: Timestamp
 }
+
+/// The versions a write transaction starts from (`VaultStore.writeStart`).
+public struct WriteStart: Sendable, Equatable {
+    public var stateVersion: Int64
+    public var vaultKeyEpoch: Int64
+    /// The id of the newest failed-authentication row (0 with none).
+    public var latestAuthenticationFailure: Int64
+
+    public init(stateVersion: Int64, vaultKeyEpoch: Int64, latestAuthenticationFailure: Int64) {
+        self.stateVersion = stateVersion
+        self.vaultKeyEpoch = vaultKeyEpoch
+        self.latestAuthenticationFailure = latestAuthenticationFailure
+    }
+
+    /// One statement that reads all three (the same SQL on both backends).
+    static let query = """
+        SELECT (SELECT version FROM state_version WHERE singleton = 1),
+               (SELECT vault_key_epoch FROM vault_header WHERE singleton = 1),
+               (SELECT COALESCE(MAX(id), 0) FROM authentication_failures)
+        """
+}

@@ -34,6 +34,10 @@ public protocol VaultStore: AnyObject {
     /// change (not by audit appends): what a server's cache depends on.
     func stateVersion() throws -> Int64
 
+    /// What a write transaction starts from, in one round trip: call first
+    /// inside `write` (after the lock, so nobody changes it meanwhile).
+    func writeStart() throws -> WriteStart
+
     /// Makes the bytes of deleted rows unreadable from the database's own
     /// files (crypto-shredding's last step). Call outside a transaction.
     func scrubDeletedRows() throws

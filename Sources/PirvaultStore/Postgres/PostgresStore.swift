@@ -88,6 +88,15 @@ public final class PostgresStore: VaultStore {
         try session.query("SELECT version FROM state_version WHERE singleton = 1").first?.int(0) ?? 0
     }
 
+    /// A statement of its own after the lock: a `FOR UPDATE` that waited for
+    /// the lock sees the other tables as they were before the wait.
+    public func writeStart() throws -> WriteStart {
+        guard let row = try session.query(PostgresQuery(unsafeSQL: WriteStart.query)).first else {
+            throw StoreError.notAVault(path: location)
+        }
+        return WriteStart(stateVersion: try row.int(0), vaultKeyEpoch: try row.int(1), latestAuthenticationFailure: try row.int(2))
+    }
+
     /// VACUUM FULL rewrites each table that held secrets into new files
     /// without the dead row versions, so a deleted data key or secret is no
     /// longer in the table's files. WAL archives and backups keep what they

@@ -121,6 +121,12 @@ extension SQLiteStore {
         try db.query("SELECT version FROM state_version WHERE singleton = 1") { $0.int(0) }.first ?? 0
     }
 
+    public func writeStart() throws -> WriteStart {
+        try db.query(WriteStart.query) {
+            WriteStart(stateVersion: $0.int(0), vaultKeyEpoch: $0.int(1), latestAuthenticationFailure: $0.int(2))
+        }.first ?? WriteStart(stateVersion: 0, vaultKeyEpoch: 1, latestAuthenticationFailure: 0)
+    }
+
     public func revokedTokenIDs(at now: Timestamp) throws -> Set<String> {
         Set(try db.query("SELECT jti FROM revoked_tokens WHERE expires_at_us > ?", [.integer(now.microseconds)]) { $0.string(0) })
     }
