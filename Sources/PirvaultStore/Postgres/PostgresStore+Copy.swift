@@ -47,32 +47,46 @@ extension PostgresStore {
     private func insert(_ rows: ArraySlice<[StoreValue]>, into table: CopiedTable) throws {
         var binds = PostgresBindings()
         var tuples: [String] = []
+        // Audit rows are selected from a VALUES list (below), where a NULL
+        // parameter has no column to take its type from: each gets its cast.
+        let casts = table == .auditEvents ? Self.auditEventTypes.map { "::" + $0 } : Array(repeating: "", count: table.columns.count)
         for row in rows {
             var placeholders: [String] = []
-            for value in row {
+            for (value, cast) in zip(row, casts) {
                 binds.append(value)
-                placeholders.append("$\(binds.count)")
+                placeholders.append("$\(binds.count)\(cast)")
             }
             tuples.append("(" + placeholders.joined(separator: ", ") + ")")
         }
-        let insert =
-            "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))"
+        let columns = table.columns.joined(separator: ", ")
         guard table == .auditEvents else {
-            try session.run(PostgresQuery(unsafeSQL: insert, binds: binds))
+            try session.run(PostgresQuery(unsafeSQL: "INSERT INTO \(table.name) (\(columns)) VALUES \(tuples.joined(separator: ", "))", binds: binds))
             return
         }
         guard case .integer(let first)? = rows.first?[0],
             rows.enumerated().allSatisfy({ $0.element[0] == .integer(first + Int64($0.offset)) })
         else { throw StoreError.corrupt(what: "audit events to append are not consecutive") }
-        // The head moves first, and the rows go in only if it moved: a gap or
-        // a repeated index inserts nothing and changes nothing.
-        let moved = try session.run(
-            "UPDATE audit_log_head SET size = size + \(Int64(rows.count)) WHERE singleton = 1 AND size = \(first)")
-        guard moved == 1 else {
+        // One statement: the head moves, and the rows go in only if it moved,
+        // so a gap or a repeated index inserts nothing and changes nothing.
+        let inserted = try session.run(
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH moved AS (
+                        UPDATE audit_log_head SET size = size + \(rows.count) WHERE singleton = 1 AND size = \(first) RETURNING size
+                    )
+                    INSERT INTO audit_events (\(columns))
+                    SELECT * FROM (VALUES \(tuples.joined(separator: ", "))) AS appended WHERE EXISTS (SELECT 1 FROM moved)
+                    """, binds: binds))
+        guard inserted == rows.count else {
             throw StoreError.corrupt(what: "audit event \(first) is not the next index of the log")
         }
-        try session.run(PostgresQuery(unsafeSQL: insert, binds: binds))
     }
+
+    /// The PostgreSQL types of `CopiedTable.auditEvents.columns`, in order.
+    private static let auditEventTypes = [
+        "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "text",
+        "bigint", "text", "bytea", "bytea",
+    ]
 
     public func rowCount(of table: CopiedTable) throws -> Int64 {
         try session.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).first?.int(0) ?? 0
