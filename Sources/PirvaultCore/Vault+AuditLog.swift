@@ -78,16 +78,21 @@ extension Vault {
             treeSize: size, rootHash: checkpoint.rootHash, frontier: frontier.serialized,
             note: try noteSigner().sign(checkpoint), createdAt: clock.now())
         try store.insertCheckpoint(record)
+        writeStart?.latestCheckpointSize = record.treeSize
+        writeStart?.latestCheckpointTime = record.createdAt
         return record
     }
 
-    /// Adds a checkpoint when `checkpointPolicy` says one is due.
+    /// Adds a checkpoint when `checkpointPolicy` says one is due. Inside a
+    /// write transaction the latest checkpoint is known from its start (and
+    /// kept current by `writeCheckpoint`), so this asks nothing more.
     func checkpointIfDue() throws {
         let size = try store.auditLogSize()
-        let last = try store.latestCheckpoint()
-        let covered = last?.treeSize ?? 0
+        let latest = try writeStart.map { ($0.latestCheckpointSize, $0.latestCheckpointTime) }
+            ?? store.latestCheckpoint().map { ($0.treeSize, $0.createdAt) } ?? (0, Timestamp(microseconds: 0))
+        let covered = latest.0
         guard size > covered else { return }
-        let age = clock.now().seconds - (last?.createdAt.seconds ?? 0)
+        let age = clock.now().seconds - latest.1.seconds
         if size - covered >= checkpointPolicy.everyEvents || age >= checkpointPolicy.everySeconds {
             try writeCheckpoint()
         }

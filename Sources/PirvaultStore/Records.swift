@@ -263,17 +263,27 @@ public struct WriteStart: Sendable, Equatable {
     public var vaultKeyEpoch: Int64
     /// The id of the newest failed-authentication row (0 with none).
     public var latestAuthenticationFailure: Int64
+    /// The tree size and time of the latest checkpoint (0 and the epoch with none).
+    public var latestCheckpointSize: Int64
+    public var latestCheckpointTime: Timestamp
 
-    public init(stateVersion: Int64, vaultKeyEpoch: Int64, latestAuthenticationFailure: Int64) {
+    public init(
+        stateVersion: Int64, vaultKeyEpoch: Int64, latestAuthenticationFailure: Int64, latestCheckpointSize: Int64,
+        latestCheckpointTime: Timestamp
+    ) {
         self.stateVersion = stateVersion
         self.vaultKeyEpoch = vaultKeyEpoch
         self.latestAuthenticationFailure = latestAuthenticationFailure
+        self.latestCheckpointSize = latestCheckpointSize
+        self.latestCheckpointTime = latestCheckpointTime
     }
 
-    /// One statement that reads all three (the same SQL on both backends).
+    /// One statement that reads them all (the same SQL on both backends).
     static let query = """
         SELECT (SELECT version FROM state_version WHERE singleton = 1),
                (SELECT vault_key_epoch FROM vault_header WHERE singleton = 1),
-               (SELECT COALESCE(MAX(id), 0) FROM authentication_failures)
+               (SELECT COALESCE(MAX(id), 0) FROM authentication_failures),
+               COALESCE((SELECT tree_size FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1), 0),
+               COALESCE((SELECT created_at_us FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1), 0)
         """
 }

@@ -94,7 +94,9 @@ public final class PostgresStore: VaultStore {
         guard let row = try session.query(PostgresQuery(unsafeSQL: WriteStart.query)).first else {
             throw StoreError.notAVault(path: location)
         }
-        return WriteStart(stateVersion: try row.int(0), vaultKeyEpoch: try row.int(1), latestAuthenticationFailure: try row.int(2))
+        return WriteStart(
+            stateVersion: try row.int(0), vaultKeyEpoch: try row.int(1), latestAuthenticationFailure: try row.int(2),
+            latestCheckpointSize: try row.int(3), latestCheckpointTime: Timestamp(microseconds: try row.int(4)))
     }
 
     /// VACUUM FULL rewrites each table that held secrets into new files

@@ -123,8 +123,10 @@ extension SQLiteStore {
 
     public func writeStart() throws -> WriteStart {
         try db.query(WriteStart.query) {
-            WriteStart(stateVersion: $0.int(0), vaultKeyEpoch: $0.int(1), latestAuthenticationFailure: $0.int(2))
-        }.first ?? WriteStart(stateVersion: 0, vaultKeyEpoch: 1, latestAuthenticationFailure: 0)
+            WriteStart(
+                stateVersion: $0.int(0), vaultKeyEpoch: $0.int(1), latestAuthenticationFailure: $0.int(2),
+                latestCheckpointSize: $0.int(3), latestCheckpointTime: Timestamp(microseconds: $0.int(4)))
+        }.first ?? { throw StoreError.notAVault(path: location) }()
     }
 
     public func revokedTokenIDs(at now: Timestamp) throws -> Set<String> {
