@@ -121,14 +121,9 @@ final class PostgresSession {
         try query("BEGIN")
         transactionDepth = 1
         defer { transactionDepth = 0 }
-        do {
+        return try commitOrRollBack {
             try lock()
-            let result = try body()
-            try query("COMMIT")
-            return result
-        } catch {
-            _ = try? query("ROLLBACK")
-            throw error
+            return try body()
         }
     }
 
@@ -139,6 +134,11 @@ final class PostgresSession {
         transactionDepth = 1
         inReadTransaction = true
         defer { (transactionDepth, inReadTransaction) = (0, false) }
+        return try commitOrRollBack(body)
+    }
+
+    /// The end of an open transaction: `COMMIT` after `body`, `ROLLBACK` if anything failed.
+    private func commitOrRollBack<T>(_ body: () throws -> T) throws -> T {
         do {
             let result = try body()
             try query("COMMIT")
