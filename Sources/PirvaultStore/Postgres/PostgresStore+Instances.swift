@@ -41,23 +41,18 @@ extension PostgresStore {
     public func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64 {
         try session.run(
             "INSERT INTO customers (name, created_at) VALUES (\(record.customer), \(record.createdAt)) ON CONFLICT (name) DO NOTHING")
-        guard
-            let id = try session.query(
-                """
-                INSERT INTO instances (name, customer_id, clientid, plan, roles, grant_types, redirect_uris, flows,
-                    token_ttl, token_format, url, tokenurl, origin, status, credential_generation, sealed_data_key,
-                    created_at, updated_at)
-                SELECT \(record.name), c.id, \(record.clientID), \(record.plan), \(Self.json(record.roles)),
-                    \(Self.json(record.grantTypes)), \(Self.json(record.redirectURIs)), \(Self.json(record.flows)),
-                    \(Int64(record.tokenTTL)), \(record.tokenFormat), \(record.url), \(record.tokenURL), \(record.origin),
-                    \(record.status), \(record.credentialGeneration), '', \(record.createdAt), \(record.updatedAt)
-                FROM customers c WHERE c.name = \(record.customer)
-                RETURNING id
-                """
-            ).first?.int(0)
-        else { throw StoreError.corrupt(what: "the new instance's customer row is missing") }
-        try session.run("UPDATE instances SET sealed_data_key = \(ByteBuffer(bytes: sealDataKey(id))) WHERE id = \(id)")
-        return id
+        return try insertThenSeal(
+            """
+            INSERT INTO instances (name, customer_id, clientid, plan, roles, grant_types, redirect_uris, flows,
+                token_ttl, token_format, url, tokenurl, origin, status, credential_generation, sealed_data_key,
+                created_at, updated_at)
+            SELECT \(record.name), c.id, \(record.clientID), \(record.plan), \(Self.json(record.roles)),
+                \(Self.json(record.grantTypes)), \(Self.json(record.redirectURIs)), \(Self.json(record.flows)),
+                \(Int64(record.tokenTTL)), \(record.tokenFormat), \(record.url), \(record.tokenURL), \(record.origin),
+                \(record.status), \(record.credentialGeneration), '', \(record.createdAt), \(record.updatedAt)
+            FROM customers c WHERE c.name = \(record.customer)
+            RETURNING id
+            """, sealing: "instances.sealed_data_key", with: sealDataKey)
     }
 
     public func instance(named name: String) throws -> InstanceRecord? { try instance(where: "i.name = $1", name) }
@@ -124,16 +119,11 @@ extension PostgresStore {
     public func insertCredential(
         instanceID: Int64, verifier: [UInt8], createdAt: String, sealSecret: (Int64) -> [UInt8]
     ) throws -> Int64 {
-        guard
-            let id = try session.query(
-                """
-                INSERT INTO credentials (instance_id, sealed_secret, verifier, created_at)
-                VALUES (\(instanceID), '', \(ByteBuffer(bytes: verifier)), \(createdAt)) RETURNING id
-                """
-            ).first?.int(0)
-        else { throw StoreError.corrupt(what: "the new credential has no id") }
-        try session.run("UPDATE credentials SET sealed_secret = \(ByteBuffer(bytes: sealSecret(id))) WHERE id = \(id)")
-        return id
+        try insertThenSeal(
+            """
+            INSERT INTO credentials (instance_id, sealed_secret, verifier, created_at)
+            VALUES (\(instanceID), '', \(ByteBuffer(bytes: verifier)), \(createdAt)) RETURNING id
+            """, sealing: "credentials.sealed_secret", with: sealSecret)
     }
 
     public func credentials(instanceID: Int64) throws -> [CredentialRecord] {
@@ -157,6 +147,22 @@ extension PostgresStore {
             DELETE FROM credentials
             WHERE instance_id = \(instanceID) AND expires_at_us IS NOT NULL AND expires_at_us <= \(time.microseconds)
             """)
+    }
+
+    /// Runs `insert` (an INSERT … RETURNING id that leaves the sealed column
+    /// empty), then stores what `seal` makes for the new row id in
+    /// `column` ("table.column"): the sealed value's associated data names
+    /// its row, which exists only once inserted.
+    func insertThenSeal(_ insert: PostgresQuery, sealing column: String, with seal: (Int64) -> [UInt8]) throws -> Int64 {
+        let parts = column.split(separator: ".")
+        guard let id = try session.query(insert).first?.int(0) else {
+            throw StoreError.corrupt(what: "the new row of \(parts[0]) has no id")
+        }
+        var values = PostgresBindings()
+        values.append(ByteBuffer(bytes: seal(id)))
+        values.append(id)
+        try session.run(PostgresQuery(unsafeSQL: "UPDATE \(parts[0]) SET \(parts[1]) = $1 WHERE id = $2", binds: values))
+        return id
     }
 
     func binds(_ value: some PostgresNonThrowingEncodable) -> PostgresBindings {

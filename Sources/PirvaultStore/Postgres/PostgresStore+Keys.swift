@@ -86,17 +86,11 @@ extension PostgresStore {
     public func insertSigningKey(
         kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]
     ) throws -> Int64 {
-        guard
-            let id = try session.query(
-                """
-                INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at_us)
-                VALUES (\(kid), \(ByteBuffer(bytes: publicKey)), '', \(createdAt.microseconds)) RETURNING id
-                """
-            ).first?.int(0)
-        else { throw StoreError.corrupt(what: "the new signing key has no id") }
-        try session.run(
-            "UPDATE signing_keys SET sealed_private_key = \(ByteBuffer(bytes: sealPrivateKey(id))) WHERE id = \(id)")
-        return id
+        try insertThenSeal(
+            """
+            INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at_us)
+            VALUES (\(kid), \(ByteBuffer(bytes: publicKey)), '', \(createdAt.microseconds)) RETURNING id
+            """, sealing: "signing_keys.sealed_private_key", with: sealPrivateKey)
     }
 
     public func activeSigningKey() throws -> SigningKeyRecord? {
