@@ -75,7 +75,12 @@ public struct AuditEvent: Sendable, Equatable {
     /// RFC 8785 bytes of `jsonObject`, written member by member in sorted
     /// order (audit verification re-derives this for every stored event;
     /// `AuditTests` checks it equals `jsonObject.canonicalBytes()`).
-    public var canonicalBytes: [UInt8] {
+    public var canonicalBytes: [UInt8] { encoded.canonical(seq: seq) }
+
+    /// The canonical bytes but for `seq`, which an event gets only when its
+    /// batch commits: the server encodes its events on the request's thread,
+    /// and the audit writer only splices in each index and hashes.
+    var encoded: EncodedAuditEvent {
         var out: [UInt8] = []
         out.reserveCapacity(320)
         var first = true
@@ -107,21 +112,24 @@ public struct AuditEvent: Sendable, Equatable {
         string("reason", reason)
         string("remote_addr", remoteAddress)
         string("request_id", requestID)
-        integer("seq", seq)
+        // "event" and "outcome" are always there, so "seq" is never the first member.
+        let head = out
+        out.removeAll(keepingCapacity: true)
         integer("status", status.map(Int64.init))
         string("time", time.rfc3339)
         out.append(UInt8(ascii: "}"))
-        return out
+        return EncodedAuditEvent(head: head, tail: out)
     }
 
     /// Text from an unauthenticated caller (an unknown client id, a path)
     /// made safe to record: control characters escaped, at most 64 characters.
     public static func untrusted(_ text: String) -> String { Validation.printable(text) }
 
-    var record: AuditRecord {
-        let canonical = canonicalBytes
+    /// The stored row of this event at index `seq`, from its encoding.
+    func record(seq: Int64, encoded: EncodedAuditEvent) -> AuditRecord {
+        let canonical = encoded.canonical(seq: seq)
         return AuditRecord(
-            seq: seq ?? -1, time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
+            seq: seq, time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
             instance: instance, clientID: clientID, flow: flow, method: method, status: status,
             remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros, jti: jti,
             canonical: canonical, leafHash: Merkle.leafHash(canonical))
@@ -134,5 +142,23 @@ public struct AuditEvent: Sendable, Equatable {
             reason: record.reason, customer: record.customer, instance: record.instance, clientID: record.clientID,
             flow: record.flow, method: record.method, status: record.status, remoteAddress: record.remoteAddress,
             requestID: record.requestID, latencyMicros: record.latencyMicros, jti: record.jti)
+    }
+}
+
+/// An audit event's canonical bytes around its `seq` member.
+struct EncodedAuditEvent: Sendable {
+    /// From `{` up to the member before `seq` (never empty).
+    let head: [UInt8]
+    /// From the member after `seq` to the closing `}`, each member led by its comma.
+    let tail: [UInt8]
+
+    func canonical(seq: Int64?) -> [UInt8] {
+        guard let seq else { return head + tail }
+        var out = head
+        out.reserveCapacity(head.count + tail.count + 28)
+        out += #","seq":"#.utf8
+        out += String(seq).utf8
+        out += tail
+        return out
     }
 }

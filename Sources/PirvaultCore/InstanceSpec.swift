@@ -1,3 +1,5 @@
+import PirvaultStore
+
 /// What `instance create` asks for. Nil fields take the plan's defaults.
 public struct InstanceSpec: Sendable {
     public var name: String

@@ -50,6 +50,31 @@ public enum Refusal: Error, Equatable, Sendable {
         }
     }
 
+    /// A fixed snake_case name for the reason, safe as a metric label.
+    public var code: String {
+        switch self {
+        case .missingToken: return "missing_token"
+        case .malformed: return "malformed"
+        case .unsupportedAlgorithm: return "unsupported_algorithm"
+        case .unknownSigningKey: return "unknown_signing_key"
+        case .badSignature: return "bad_signature"
+        case .wrongIssuer: return "wrong_issuer"
+        case .otherVault: return "other_vault"
+        case .expired: return "expired"
+        case .notYetValid: return "not_yet_valid"
+        case .tokenRevoked: return "token_revoked"
+        case .unknownOpaqueToken: return "unknown_opaque_token"
+        case .instanceGone: return "instance_gone"
+        case .instanceRevoked: return "instance_revoked"
+        case .credentialsRevoked: return "credentials_revoked"
+        case .secretRotatedOut: return "secret_rotated_out"
+        case .invalidFlowPath: return "invalid_flow_path"
+        case .apiPlan: return "api_plan"
+        case .missingRole: return "missing_role"
+        case .flowNotAllowed: return "flow_not_allowed"
+        }
+    }
+
     /// 401 when the credentials themselves are unusable; 403 when a valid
     /// client asks for something it may not do.
     public var isAuthentication: Bool {

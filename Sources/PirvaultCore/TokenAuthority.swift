@@ -60,7 +60,27 @@ public struct VerifiedToken: Sendable {
 /// introspection and the flow gateway.
 public struct AccessDecision: Sendable {
     public let refusal: Refusal?
+    /// The token, when it is valid (a flow may still be refused).
     public let token: VerifiedToken?
+    /// The instance and token id the presented token names, refused or not,
+    /// once its signature (or opaque record) proves it is this vault's: so
+    /// that a denial is audited under the client that made it.
+    public let client: ClientState?
+    public let jti: String?
+
+    init(refusal: Refusal?, token: VerifiedToken) {
+        self.refusal = refusal
+        self.token = token
+        client = token.client
+        jti = token.jti
+    }
+
+    init(_ denial: Denial) {
+        refusal = denial.refusal
+        token = nil
+        client = denial.client
+        jti = denial.jti
+    }
 
     public var isAllowed: Bool { refusal == nil }
     public var httpStatus: Int { refusal.map { $0.isAuthentication ? 401 : 403 } ?? 200 }
@@ -78,6 +98,20 @@ public struct AccessDecision: Sendable {
             ("exp", token.map { .integer($0.expiresAt) }),
             ("jti", token.map { .string($0.jti) }),
         ])
+    }
+}
+
+/// A refused token, with the instance and token id it names when the vault
+/// could tell (its signature or opaque record checked out).
+struct Denial: Error {
+    let refusal: Refusal
+    var client: ClientState? = nil
+    var jti: String? = nil
+
+    init(_ refusal: Refusal, client: ClientState? = nil, jti: String? = nil) {
+        self.refusal = refusal
+        self.client = client
+        self.jti = jti
     }
 }
 
@@ -105,16 +139,31 @@ public struct TokenRequest: Sendable {
 /// A refused token request: the RFC 6749 §5.2 error code, a specific reason
 /// for the audit trail and the operator, and the client it concerned if known.
 public struct TokenError: Error, Sendable, CustomStringConvertible {
+    /// Why client credentials were not accepted, as a fixed snake_case name (a safe metric label).
+    public enum AuthenticationFailure: String, Sendable {
+        case unknownClient = "unknown_client"
+        case wrongSecret = "wrong_secret"
+        case instanceRevoked = "instance_revoked"
+        case secretRotatedOut = "secret_rotated_out"
+    }
+
     public let code: String
     public let reason: String
     public let client: ClientState?
+    /// Set when the client's credentials were not accepted (what the failed-authentication limit counts).
+    public let authenticationFailure: AuthenticationFailure?
 
     public var description: String { "\(code): \(reason)" }
 
-    public init(code: String, reason: String, client: ClientState?) {
+    public init(code: String, reason: String, client: ClientState?, authenticationFailure: AuthenticationFailure? = nil) {
         self.code = code
         self.reason = reason
         self.client = client
+        self.authenticationFailure = authenticationFailure
+    }
+
+    static func invalidClient(_ failure: AuthenticationFailure, _ reason: String, client: ClientState?) -> TokenError {
+        TokenError(code: "invalid_client", reason: reason, client: client, authenticationFailure: failure)
     }
 
     /// What an unauthenticated caller is told: client authentication failures
@@ -140,6 +189,33 @@ public struct IssuedToken: Sendable {
             ("expires_in", .integer(Int64(expiresIn))), ("scope", .string(scope.joined(separator: " "))),
             ("jti", .string(jti)),
         ])
+    }
+}
+
+/// The answer to a token request and its `token.issue` audit event: what
+/// the CLI (`token issue`) and the server (`POST /oauth/token`) both record.
+public struct TokenAnswer: Sendable {
+    public let result: Result<IssuedToken, TokenError>
+    /// The transport fields (method, status, address, request id, latency) are the server's to add.
+    public var event: AuditEvent
+
+    /// `presentedClientID`: the client id the caller sent, recorded (made
+    /// safe) when it names no instance.
+    public init(_ result: Result<IssuedToken, TokenError>, presentedClientID: String?, at time: Timestamp) {
+        self.result = result
+        switch result {
+        case .success(let token):
+            event = AuditEvent(
+                time: time, event: "token.issue", outcome: .allowed,
+                reason: "scope \(token.scope.joined(separator: " ")); \(token.format.rawValue)",
+                customer: token.client.customer, instance: token.client.name, clientID: token.client.clientID,
+                jti: token.jti)
+        case .failure(let error):
+            event = AuditEvent(
+                time: time, event: "token.issue", outcome: .denied, reason: "\(error.code): \(error.reason)",
+                customer: error.client?.customer, instance: error.client?.name,
+                clientID: error.client?.clientID ?? presentedClientID.map(AuditEvent.untrusted))
+        }
     }
 }
 
@@ -175,21 +251,29 @@ public struct TokenAuthority: Sendable {
     ) -> Result<(client: ClientState, credentialID: Int64), TokenError> {
         let tag = verifier.tag(for: secret, context: clientID)
         guard let client else {
-            return .failure(TokenError(code: "invalid_client", reason: "unknown client id", client: nil))
+            return .failure(.invalidClient(.unknownClient, "unknown client id", client: nil))
         }
         guard client.credentials.contains(where: { constantTimeEquals($0.verifier, tag) }) else {
-            return .failure(TokenError(code: "invalid_client", reason: "wrong client secret", client: client))
+            return .failure(.invalidClient(.wrongSecret, "wrong client secret", client: client))
         }
         guard client.isActive else {
-            return .failure(TokenError(code: "invalid_client", reason: "instance is revoked", client: client))
+            return .failure(.invalidClient(.instanceRevoked, "instance is revoked", client: client))
         }
         guard let credentialID = client.credential(matching: tag, at: now) else {
-            return .failure(TokenError(code: "invalid_client", reason: "client secret was rotated out (its grace period is over)", client: client))
+            return .failure(.invalidClient(.secretRotatedOut, "client secret was rotated out (its grace period is over)", client: client))
         }
         return .success((client, credentialID))
     }
 
-    public func issue(
+    /// Authenticates the client (once) and issues its token: the one token
+    /// path of the CLI and the server.
+    public func answer(
+        _ request: TokenRequest, client candidate: ClientState?, signer: SigningIdentity, now: Timestamp
+    ) -> TokenAnswer {
+        TokenAnswer(issue(request, client: candidate, signer: signer, now: now), presentedClientID: request.clientID, at: now)
+    }
+
+    func issue(
         _ request: TokenRequest, client candidate: ClientState?, signer: SigningIdentity, now: Timestamp
     ) -> Result<IssuedToken, TokenError> {
         guard request.grantType == GrantType.clientCredentials.rawValue else {
@@ -264,7 +348,7 @@ public struct TokenAuthority: Sendable {
     ) throws -> AccessDecision {
         let verified: VerifiedToken
         switch try verify(token: token, state: state, now: now, verifiedSignatures: verifiedSignatures) {
-        case .failure(let refusal): return AccessDecision(refusal: refusal, token: nil)
+        case .failure(let denial): return AccessDecision(denial)
         case .success(let token): verified = token
         }
         guard let flow else { return AccessDecision(refusal: nil, token: verified) }
@@ -273,8 +357,8 @@ public struct TokenAuthority: Sendable {
 
     func verify(
         token: String?, state: any AuthorizationState, now: Timestamp, verifiedSignatures: VerifiedSignatures? = nil
-    ) throws -> Result<VerifiedToken, Refusal> {
-        guard let token, !token.isEmpty else { return .failure(.missingToken) }
+    ) throws -> Result<VerifiedToken, Denial> {
+        guard let token, !token.isEmpty else { return .failure(Denial(.missingToken)) }
         if token.utf8.contains(UInt8(ascii: ".")) {
             return try verifyJWT(token, state: state, now: now, verifiedSignatures: verifiedSignatures)
         }
@@ -283,34 +367,34 @@ public struct TokenAuthority: Sendable {
 
     private func verifyJWT(
         _ token: String, state: any AuthorizationState, now: Timestamp, verifiedSignatures: VerifiedSignatures?
-    ) throws -> Result<VerifiedToken, Refusal> {
+    ) throws -> Result<VerifiedToken, Denial> {
         let claims: TokenClaims
         if let known = verifiedSignatures?.claims(for: token) {
             claims = known
         } else {
             do {
                 let parsed = try JWT.parse(token)
-                guard let key = try state.publicKey(kid: parsed.kid) else { return .failure(.unknownSigningKey) }
-                guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { return .failure(.badSignature) }
+                guard let key = try state.publicKey(kid: parsed.kid) else { return .failure(Denial(.unknownSigningKey)) }
+                guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { return .failure(Denial(.badSignature)) }
                 claims = try TokenClaims(json: parsed.claims)
             } catch let refusal as Refusal {
-                return .failure(refusal)
+                return .failure(Denial(refusal))
             }
             verifiedSignatures?.remember(claims, for: token)
         }
-        guard claims.issuer == issuerClaim else { return .failure(.wrongIssuer) }
-        guard claims.zoneID == vaultID else { return .failure(.otherVault) }
+        guard claims.issuer == issuerClaim else { return .failure(Denial(.wrongIssuer)) }
+        guard claims.zoneID == vaultID else { return .failure(Denial(.otherVault)) }
         return try checkLiveness(
             clientLookup: { try state.client(clientID: claims.clientID) }, jti: claims.jti, issuedAt: claims.issuedAt,
             expiresAt: claims.expiresAt, generation: claims.credentialGeneration, credentialID: claims.credentialID,
             scope: claims.scope, state: state, now: now)
     }
 
-    private func verifyOpaque(_ token: String, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Refusal> {
+    private func verifyOpaque(_ token: String, state: any AuthorizationState, now: Timestamp) throws -> Result<VerifiedToken, Denial> {
         guard token.utf8.count <= 43, Base64.decode(token, .urlSafeNoPadding) != nil else {
-            return .failure(.malformed("neither a JWT nor an opaque token of this vault"))
+            return .failure(Denial(.malformed("neither a JWT nor an opaque token of this vault")))
         }
-        guard let record = try state.opaqueToken(hash: opaqueHash(token)) else { return .failure(.unknownOpaqueToken) }
+        guard let record = try state.opaqueToken(hash: opaqueHash(token)) else { return .failure(Denial(.unknownOpaqueToken)) }
         return try checkLiveness(
             clientLookup: { try state.client(instanceID: record.instanceID) }, jti: record.jti,
             issuedAt: record.issuedAt.seconds, expiresAt: record.expiresAt.seconds,
@@ -318,18 +402,24 @@ public struct TokenAuthority: Sendable {
             state: state, now: now)
     }
 
-    /// The checks both token kinds share: time, revocation, and the instance's current state.
+    /// The checks both token kinds share: time, revocation, and the
+    /// instance's current state. The token is known to be this vault's, so
+    /// every refusal from here on names its instance (when it still exists).
     private func checkLiveness(
         clientLookup: () throws -> ClientState?, jti: String, issuedAt: Int64, expiresAt: Int64, generation: Int64,
         credentialID: Int64, scope: [String], state: any AuthorizationState, now: Timestamp
-    ) throws -> Result<VerifiedToken, Refusal> {
-        guard now.seconds < expiresAt else { return .failure(.expired) }
-        guard issuedAt <= now.seconds + Self.clockSkewSeconds else { return .failure(.notYetValid) }
-        guard try !state.isRevoked(jti: jti) else { return .failure(.tokenRevoked) }
-        guard let client = try clientLookup() else { return .failure(.instanceGone) }
-        guard client.isActive else { return .failure(.instanceRevoked) }
-        guard client.credentialGeneration == generation else { return .failure(.credentialsRevoked) }
-        guard client.isCredentialValid(id: credentialID, at: now) else { return .failure(.secretRotatedOut) }
+    ) throws -> Result<VerifiedToken, Denial> {
+        let client = try clientLookup()
+        func refuse(_ refusal: Refusal) -> Result<VerifiedToken, Denial> {
+            .failure(Denial(refusal, client: client, jti: jti))
+        }
+        guard now.seconds < expiresAt else { return refuse(.expired) }
+        guard issuedAt <= now.seconds + Self.clockSkewSeconds else { return refuse(.notYetValid) }
+        guard try !state.isRevoked(jti: jti) else { return refuse(.tokenRevoked) }
+        guard let client else { return refuse(.instanceGone) }
+        guard client.isActive else { return refuse(.instanceRevoked) }
+        guard client.credentialGeneration == generation else { return refuse(.credentialsRevoked) }
+        guard client.isCredentialValid(id: credentialID, at: now) else { return refuse(.secretRotatedOut) }
         return .success(VerifiedToken(clientID: client.clientID, scope: scope, expiresAt: expiresAt, jti: jti, client: client))
     }
 

@@ -3,7 +3,10 @@ import PirvaultStore
 /// An answer waiting for its audit row: the event, the opaque token it
 /// issued (if any), and the state version its decision was made on.
 public struct PendingAudit: Sendable {
-    public var event: AuditEvent
+    public let event: AuditEvent
+    /// The event's canonical bytes but for its index, encoded where the
+    /// answer was made, so the audit writer only splices and hashes.
+    let encoded: EncodedAuditEvent
     public var opaque: OpaqueTokenRecord?
     /// nil: append whatever the state is now.
     public var decidedAt: Int64?
@@ -18,11 +21,22 @@ public struct PendingAudit: Sendable {
         authenticationFailed: Bool = false
     ) {
         self.event = event
+        encoded = event.encoded
         self.opaque = opaque
         self.decidedAt = decidedAt
         self.limiterKeys = limiterKeys
         self.authenticationFailed = authenticationFailed
     }
+}
+
+/// What one group commit did.
+public struct AppendedAudit: Sendable {
+    /// Indexes (into the batch) of the entries decided on a state that is no longer current: not appended.
+    public var stale: Set<Int>
+    /// Every failed authentication recorded after the caller's `failuresSeen`, this batch's own included.
+    public var failures: [AuthenticationFailure]
+    /// The vault's state version while the batch committed.
+    public var stateVersion: Int64
 }
 
 extension Vault {
@@ -36,12 +50,8 @@ extension Vault {
     /// that had committed before the answer's own commit. The same holds for
     /// the failed-authentication limit: an entry whose limiter keys another
     /// server recorded a failure under since `failuresSeen` is stale too.
-    /// `failures` are all failures recorded after `failuresSeen`, this
-    /// batch's own included, for the caller's limiter.
     @discardableResult
-    public func appendAuditEvents(
-        _ pending: [PendingAudit], failuresSeen: Int64 = .max
-    ) throws -> (stale: Set<Int>, failures: [AuthenticationFailure]) {
+    public func appendAuditEvents(_ pending: [PendingAudit], failuresSeen: Int64 = .max) throws -> AppendedAudit {
         try write {
             // Read when this transaction took the write lock: nothing has changed them since.
             let start = try writeStart ?? store.writeStart()
@@ -65,10 +75,8 @@ extension Vault {
                 if entry.authenticationFailed {
                     try store.recordAuthenticationFailures(entry.limiterKeys, at: entry.event.time)
                 }
-                var event = entry.event
-                event.seq = next
+                records.append(entry.event.record(seq: next, encoded: entry.encoded))
                 next += 1
-                records.append(event.record)
             }
             // One statement for the batch: on PostgreSQL one round trip, not one per event.
             try store.appendAudit(records)
@@ -77,7 +85,7 @@ extension Vault {
             let recordedHere = pending.indices.contains { !stale.contains($0) && pending[$0].authenticationFailed }
             let failures =
                 recordedHere ? try store.authenticationFailures(after: failuresSeen) : failuresElsewhere
-            return (stale, failures)
+            return AppendedAudit(stale: stale, failures: failures, stateVersion: current)
         }
     }
 
@@ -94,10 +102,6 @@ extension Vault {
     public func forgetAuthenticationFailures(before time: Timestamp) throws {
         try storeOperation { try store.write { try store.forgetAuthenticationFailures(before: time) } }
     }
-
-    /// Changes whenever another session commits anything, where the backend
-    /// can tell without a round trip; nil where it cannot (PostgreSQL).
-    public func commitCounter() throws -> Int64? { try storeOperation { try store.commitCounter() } }
 
     /// Changes whenever something a server caches changes (see migration 0004).
     public func stateVersion() throws -> Int64 { try storeOperation { try store.stateVersion() } }

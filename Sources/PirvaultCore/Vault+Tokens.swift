@@ -46,23 +46,10 @@ extension Vault {
         let result = try write { () -> Result<IssuedToken, TokenError> in
             let now = clock.now()
             let client = try StoreAuthorizationState(store: store, now: now).client(clientID: request.clientID)
-            let result = authority.issue(request, client: client, signer: signer, now: now)
-            switch result {
-            case .success(let token):
-                if let record = token.opaqueRecord { try store.insertOpaqueToken(record) }
-                try audit(
-                    AuditEvent(
-                        time: now, event: "token.issue", outcome: .allowed, reason: "scope \(token.scope.joined(separator: " ")); \(token.format.rawValue)",
-                        customer: token.client.customer, instance: token.client.name, clientID: token.client.clientID,
-                        jti: token.jti))
-            case .failure(let error):
-                try audit(
-                    AuditEvent(
-                        time: now, event: "token.issue", outcome: .denied, reason: "\(error.code): \(error.reason)",
-                        customer: error.client?.customer, instance: error.client?.name,
-                        clientID: Validation.printable(request.clientID)))
-            }
-            return result
+            let answer = authority.answer(request, client: client, signer: signer, now: now)
+            if case .success(let token) = answer.result, let record = token.opaqueRecord { try store.insertOpaqueToken(record) }
+            try audit(answer.event)
+            return answer.result
         }
         return try result.get()
     }
@@ -79,13 +66,13 @@ extension Vault {
         return try write {
             let now = clock.now()
             let decision = try decide(token: token, flow: flow, authority: authority, at: now)
-            let client = decision.token?.client
+            let client = decision.client
             try audit(
                 AuditEvent(
                     time: now, event: "token.verify", outcome: decision.isAllowed ? .allowed : .denied,
                     reason: decision.reason, customer: client?.customer, instance: client?.name,
                     clientID: client?.clientID, flow: flow.map(Validation.printable), status: decision.httpStatus,
-                    jti: decision.token?.jti))
+                    jti: decision.jti))
             return decision
         }
     }

@@ -150,9 +150,7 @@ public final class Vault {
     }
 
     static func append(_ event: AuditEvent, to store: any VaultStore) throws {
-        var event = event
-        event.seq = try store.auditLogSize()
-        try store.appendAudit(event.record)
+        try store.appendAudit(event.record(seq: try store.auditLogSize(), encoded: event.encoded))
     }
 
     /// Runs several vault operations as one: all of their changes and audit

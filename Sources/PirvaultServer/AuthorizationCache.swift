@@ -1,97 +1,134 @@
+import NIOPosix
 import PirvaultCore
 import PirvaultCrypto
+import PirvaultStore
 import Synchronization
 
 /// The server's view of the vault: clients, published keys, revocations and
-/// the signing key, cached in memory. Before each request `refresh()` asks
-/// the store whether another session committed (SQLite's `data_version`, no
-/// I/O; PostgreSQL has no such signal, so it reads the state version) and,
-/// only if the vault's state version moved (a CLI change, not an audit
-/// append), drops the cache — so a revocation or rotation made with the CLI
-/// or on another node is enforced on the very next request.
+/// the signing key, held in memory and tagged with the vault's state version.
+///
+/// Requests read only memory. Whatever is not in memory yet (a client's
+/// first request, an opaque token) and every reload is read on NIO's
+/// blocking-I/O thread pool, never on the threads that serve requests. The
+/// cache reloads when the audit writer has seen a newer state version (a
+/// change by the CLI or another node) or when a commit found a decision
+/// stale; since every audited decision is checked against the state version
+/// when its row commits, a revocation or rotation is enforced on the very
+/// next answer.
 final class AuthorizationCache: Sendable {
-    private struct Inner {
-        let vault: Vault
-        var commitCounter: Int64?
+    fileprivate struct Snapshot {
         var stateVersion: Int64 = .min
         var clients: [String: ClientState?] = [:]
+        var clientsByInstance: [Int64: ClientState?] = [:]
+        /// By keyed hash; nil for an unknown token (guessing one is hopeless, so "unknown" stays true).
+        var opaqueTokens: [[UInt8]: OpaqueTokenRecord?] = [:]
         var keys: [String: Ed25519PublicKey] = [:]
         var revoked: Set<String> = []
         var signer: SigningIdentity?
         var jwks: String = ""
     }
 
-    private let inner: Mutex<Inner>
+    private let snapshot = Mutex(Snapshot())
+    /// The reading connection; used only inside `onStoreThread`.
+    private let vault: Mutex<Vault>
+    private let threads = NIOThreadPool.singleton
     /// Tokens whose signature was checked; emptied with the rest of the cache.
     let verifiedSignatures = VerifiedSignatures()
+    static let capacity = 200_000
 
     init(vault: sending Vault) throws {
-        inner = Mutex(Inner(vault: vault))
-        try refresh()
+        self.vault = Mutex(vault)
+        try self.vault.withLock { try reload($0, force: true) }
     }
 
-    /// Reloads what changed and returns the state version the cache now
-    /// holds. Without `force`, SQLite's `data_version` skips the read when
-    /// nobody committed, and on PostgreSQL the read is skipped altogether:
-    /// the audit commit confirms the version (`StaleDecision`). With `force`
-    /// the version is always read.
-    @discardableResult
-    func refresh(force: Bool = false) throws -> Int64 {
-        try inner.withLock { state in
-            if let counter = try state.vault.commitCounter() {
-                guard counter != state.commitCounter || force else { return state.stateVersion }
-                state.commitCounter = counter
-            } else if !force && state.signer != nil {
-                return state.stateVersion
-            }
-            let stateVersion = try state.vault.stateVersion()
-            guard stateVersion != state.stateVersion else { return stateVersion }
-            try state.vault.followVaultKeyRotations()
-            state.clients.removeAll(keepingCapacity: true)
-            verifiedSignatures.removeAll()
-            state.revoked = try state.vault.revokedTokenIDs()
-            let published = try state.vault.publishedKeys()
-            state.keys = Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first })
-            state.signer = try state.vault.signingIdentity()
-            state.jwks = try state.vault.jwks().compactString()
-            state.stateVersion = stateVersion
-            return stateVersion
+    /// The state version to decide on: first reloads when `newer` (the
+    /// audit writer's latest) is ahead of what memory holds, or when `force`.
+    func stateVersion(force: Bool, newer: Int64) async throws -> Int64 {
+        let held = snapshot.withLock { $0.stateVersion }
+        guard force || newer > held else { return held }
+        return try await onStoreThread { try self.reload($0, force: force) }
+    }
+
+    /// Runs `decide` on what memory holds; if that needs something not in
+    /// memory yet, runs it again on the store thread, where it may read.
+    /// `decide` must have no effects besides its result.
+    func withState<T: Sendable>(_ decide: @escaping @Sendable (CachedState) throws -> T) async throws -> T {
+        do {
+            return try decide(CachedState(cache: self, vault: nil))
+        } catch is NotInMemory {
+            return try await onStoreThread { try decide(CachedState(cache: self, vault: $0)) }
         }
     }
 
-    var signer: SigningIdentity { inner.withLock { $0.signer! } }
-    var jwks: String { inner.withLock { $0.jwks } }
+    var signer: SigningIdentity { snapshot.withLock { $0.signer! } }
+    var jwks: String { snapshot.withLock { $0.jwks } }
+
+    private func onStoreThread<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
+        try await threads.runIfActive { try self.vault.withLock { try body($0) } }
+    }
+
+    /// Reads the state version and, if it moved (or `force`), everything
+    /// memory holds. On the store thread.
+    @discardableResult
+    private func reload(_ vault: Vault, force: Bool) throws -> Int64 {
+        let stateVersion = try vault.stateVersion()
+        guard stateVersion != snapshot.withLock({ $0.stateVersion }) else { return stateVersion }
+        try vault.followVaultKeyRotations()
+        let revoked = try vault.revokedTokenIDs()
+        let published = try vault.publishedKeys()
+        let signer = try vault.signingIdentity()
+        let jwks = try vault.jwks().compactString()
+        verifiedSignatures.removeAll()
+        snapshot.withLock { snapshot in
+            snapshot = Snapshot(
+                stateVersion: stateVersion,
+                keys: Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first }),
+                revoked: revoked, signer: signer, jwks: jwks)
+        }
+        return stateVersion
+    }
+
+    /// A lookup in memory, or (with `vault`, on the store thread) in the store, remembered.
+    fileprivate func lookUp<Key: Hashable & Sendable, Value: Sendable>(
+        _ path: WritableKeyPath<Snapshot, [Key: Value]>, _ key: Key, vault: Vault?, read: (Vault) throws -> Value
+    ) throws -> Value {
+        if let held = snapshot.withLock({ $0[keyPath: path][key] }) { return held }
+        guard let vault else { throw NotInMemory() }
+        let value = try read(vault)
+        snapshot.withLock { snapshot in
+            if snapshot[keyPath: path].count >= Self.capacity { snapshot[keyPath: path].removeAll(keepingCapacity: true) }
+            snapshot[keyPath: path][key] = value
+        }
+        return value
+    }
+
+    fileprivate func isRevoked(jti: String) -> Bool { snapshot.withLock { $0.revoked.contains(jti) } }
+
+    fileprivate func publicKey(kid: String) -> Ed25519PublicKey? { snapshot.withLock { $0.keys[kid] } }
+}
+
+/// A lookup that memory cannot answer: the decision is made again on the store thread.
+struct NotInMemory: Error {}
+
+/// `AuthorizationState` over the cache, for `TokenAuthority.decide`: memory
+/// only, or with `vault` (on the store thread) reading what memory lacks.
+struct CachedState: AuthorizationState {
+    let cache: AuthorizationCache
+    let vault: Vault?
 
     func client(clientID: String) throws -> ClientState? {
-        try inner.withLock { state in
-            if let cached = state.clients[clientID] { return cached }
-            let client = try state.vault.clientState(clientID: clientID)
-            if state.clients.count > 200_000 { state.clients.removeAll(keepingCapacity: true) }
-            state.clients[clientID] = client
-            return client
-        }
+        try cache.lookUp(\.clients, clientID, vault: vault) { try $0.clientState(clientID: clientID) }
     }
 
     func client(instanceID: Int64) throws -> ClientState? {
-        try inner.withLock { try $0.vault.clientState(instanceID: instanceID) }
+        try cache.lookUp(\.clientsByInstance, instanceID, vault: vault) { try $0.clientState(instanceID: instanceID) }
     }
 
-    func isRevoked(jti: String) -> Bool { inner.withLock { $0.revoked.contains(jti) } }
-
-    func publicKey(kid: String) -> Ed25519PublicKey? { inner.withLock { $0.keys[kid] } }
+    func isRevoked(jti: String) throws -> Bool { cache.isRevoked(jti: jti) }
 
     func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? {
-        try inner.withLock { try $0.vault.opaqueToken(hash: hash) }
+        try cache.lookUp(\.opaqueTokens, hash, vault: vault) { try $0.opaqueToken(hash: hash) }
     }
-}
 
-/// `AuthorizationState` over the cache, for `TokenAuthority.decide`.
-struct CachedState: AuthorizationState {
-    let cache: AuthorizationCache
-
-    func client(clientID: String) throws -> ClientState? { try cache.client(clientID: clientID) }
-    func client(instanceID: Int64) throws -> ClientState? { try cache.client(instanceID: instanceID) }
-    func isRevoked(jti: String) throws -> Bool { cache.isRevoked(jti: jti) }
-    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? { try cache.opaqueToken(hash: hash) }
     func publicKey(kid: String) throws -> Ed25519PublicKey? { cache.publicKey(kid: kid) }
 }

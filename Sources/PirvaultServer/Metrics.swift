@@ -1,61 +1,172 @@
+import CoreMetrics
+import Metrics
+import Prometheus
 import Synchronization
 
-/// Prometheus text metrics: token issues and gateway decisions by outcome,
-/// and request latency histograms per route.
-final class Metrics: Sendable {
-    static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
+/// The server's metrics (DESIGN §8), recorded through swift-metrics and
+/// exposed by swift-prometheus at `GET /metrics`. Labels carry routes,
+/// statuses, customers, formats, outcomes and fixed reason codes: never a
+/// secret, a token or anything derived from one.
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let factory: DescribedMetricsFactory
+    private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
+    private let durations = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let auditEvents: CoreMetrics.Counter
+    private let auditCommitDuration: CoreMetrics.Timer
+    private let auditBatchSize: CoreMetrics.Recorder
 
-    private struct Histogram {
-        var counts = [Int](repeating: 0, count: Metrics.buckets.count)
-        var sum = 0.0
-        var count = 0
+    private struct CounterKey: Hashable {
+        let name: String
+        let labels: [String]
     }
 
-    private struct State {
-        var counters: [String: Int] = [:]
-        var histograms: [String: Histogram] = [:]
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        factory = DescribedMetricsFactory(registry: registry)
+        auditEvents = CoreMetrics.Counter(label: "pirvault_audit_events_total", factory: factory)
+        auditCommitDuration = CoreMetrics.Timer(label: "pirvault_audit_commit_duration_seconds", factory: factory)
+        auditBatchSize = CoreMetrics.Recorder(label: "pirvault_audit_batch_size", factory: factory)
     }
 
-    private let state = Mutex(State())
-
-    /// `name{label="value"}` += 1.
-    func increment(_ name: String, _ labels: [(String, String)]) {
-        let key = name + "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
-        state.withLock { $0.counters[key, default: 0] += 1 }
-    }
-
-    func observe(route: String, seconds: Double) {
-        state.withLock { state in
-            var histogram = state.histograms[route] ?? Histogram()
-            for (i, bound) in Self.buckets.enumerated() where seconds <= bound { histogram.counts[i] += 1 }
-            histogram.sum += seconds
-            histogram.count += 1
-            state.histograms[route] = histogram
+    /// `name{labels}` += 1; one swift-metrics counter per label set, made once.
+    private func increment(_ name: String, _ labels: KeyValuePairs<String, String>) {
+        let key = CounterKey(name: name, labels: labels.map(\.value))
+        let counter = counters.withLock { counters in
+            if let known = counters[key] { return known }
+            let made = CoreMetrics.Counter(label: name, dimensions: labels.map { ($0.key, $0.value) }, factory: factory)
+            counters[key] = made
+            return made
         }
+        counter.increment()
     }
 
-    /// The Prometheus text exposition format (version 0.0.4).
-    func render() -> String {
-        state.withLock { state in
-            var out = ""
-            let names = Set(state.counters.keys.map { String($0.prefix { $0 != "{" }) }).sorted()
-            for name in names {
-                out += "# TYPE \(name) counter\n"
-                for (key, value) in state.counters.sorted(by: { $0.key < $1.key }) where key.hasPrefix(name + "{") {
-                    out += "\(key) \(value)\n"
-                }
-            }
-            out += "# HELP pirvault_request_duration_seconds Time to answer a request, by route.\n"
-            out += "# TYPE pirvault_request_duration_seconds histogram\n"
-            for (route, histogram) in state.histograms.sorted(by: { $0.key < $1.key }) {
-                for (i, bound) in Self.buckets.enumerated() {
-                    out += "pirvault_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(histogram.counts[i])\n"
-                }
-                out += "pirvault_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(histogram.count)\n"
-                out += "pirvault_request_duration_seconds_sum{route=\"\(route)\"} \(histogram.sum)\n"
-                out += "pirvault_request_duration_seconds_count{route=\"\(route)\"} \(histogram.count)\n"
-            }
-            return out
+    /// One answered request: `route` is the router's path pattern, never the request's path.
+    func request(route: String, status: Int, duration: Duration) {
+        increment("pirvault_http_requests_total", ["route": route, "status": String(status)])
+        let timer = durations.withLock { timers in
+            if let known = timers[route] { return known }
+            let made = CoreMetrics.Timer(label: "pirvault_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            timers[route] = made
+            return made
         }
+        timer.recordNanoseconds(duration.nanoseconds)
+    }
+
+    func tokenIssued(customer: String, format: String) {
+        increment("pirvault_tokens_issued_total", ["customer": customer, "format": format])
+    }
+
+    func gatewayDecision(customer: String?, outcome: String) {
+        increment("pirvault_gateway_decisions_total", ["customer": customer ?? "", "outcome": outcome])
+    }
+
+    func authenticationFailure(reason: String) {
+        increment("pirvault_auth_failures_total", ["reason": reason])
+    }
+
+    func auditCommitted(events: Int, duration: Duration) {
+        auditEvents.increment(by: events)
+        auditBatchSize.record(events)
+        auditCommitDuration.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The Prometheus text exposition of every metric in the registry.
+    func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
+
+/// swift-prometheus's own `PrometheusMetricsFactory` registers every
+/// swift-metrics metric without a HELP line. This one registers the same
+/// metrics with their HELP text (from `help`, by name), with names made
+/// Prometheus-safe (Hummingbird's `hb.requests` becomes `hb_requests`), and
+/// with buckets that suit each histogram.
+public struct DescribedMetricsFactory: MetricsFactory {
+    let registry: PrometheusCollectorRegistry
+
+    public init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    static let help: [String: String] = [
+        "pirvault_http_requests_total": "HTTP requests answered, by route pattern and status code.",
+        "pirvault_http_request_duration_seconds": "Time to answer an HTTP request, by route pattern.",
+        "pirvault_tokens_issued_total": "Access tokens issued, by customer and token format.",
+        "pirvault_gateway_decisions_total": "Flow gateway and /authorize decisions, by customer and outcome.",
+        "pirvault_audit_events_total": "Audit events durably committed by this server.",
+        "pirvault_audit_commit_duration_seconds": "Time of one audit group commit (one synchronous transaction).",
+        "pirvault_audit_batch_size": "Audit events per group commit.",
+        "pirvault_auth_failures_total": "Refused client or token authentications, by reason code.",
+        "hb_requests": "HTTP requests seen by Hummingbird, by route, method and status.",
+        "hb_request_errors": "HTTP requests that ended in an error, by route, method and error type.",
+        "http_server_request_duration": "Time to answer an HTTP request as Hummingbird measures it, in seconds.",
+        "http_server_active_requests": "HTTP requests in progress, by method.",
+    ]
+
+    /// Seconds: from 100 µs (a gateway call) to 2.5 s.
+    static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+    ]
+    static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+
+    static func name(_ label: String) -> String {
+        String(label.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+    }
+
+    static func labels(_ dimensions: [(String, String)]) -> [(String, String)] {
+        dimensions.map { (name($0.0), $0.1) }
+    }
+
+    private func help(_ name: String) -> String { Self.help[name] ?? "" }
+
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        let name = Self.name(label)
+        return registry.makeCounter(name: name, labels: Self.labels(dimensions), help: help(name))
+    }
+
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        let name = Self.name(label)
+        return registry.makeCounter(name: name, labels: Self.labels(dimensions), help: help(name))
+    }
+
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        let name = Self.name(label)
+        guard aggregate else { return registry.makeGauge(name: name, labels: Self.labels(dimensions), help: help(name)) }
+        return registry.makeValueHistogram(name: name, labels: Self.labels(dimensions), buckets: Self.batchBuckets, help: help(name))
+    }
+
+    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        let name = Self.name(label)
+        return registry.makeGauge(name: name, labels: Self.labels(dimensions), help: help(name))
+    }
+
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let name = Self.name(label)
+        return registry.makeDurationHistogram(
+            name: name, labels: Self.labels(dimensions), buckets: Self.durationBuckets, help: help(name))
+    }
+
+    public func destroyCounter(_ handler: any CounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    public func destroyRecorder(_ handler: any RecorderHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+        if let histogram = handler as? ValueHistogram { registry.unregisterValueHistogram(histogram) }
+    }
+
+    public func destroyMeter(_ handler: any MeterHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+    }
+
+    public func destroyTimer(_ handler: any TimerHandler) {
+        if let histogram = handler as? DurationHistogram { registry.unregisterDurationHistogram(histogram) }
     }
 }

@@ -11,23 +11,36 @@ extension PirvaultServer {
         var refusal: Refusal?
         var client: ClientState?
         var jti: String?
+        /// HTTP Basic's user when it names no instance (recorded, made safe).
+        var presentedClientID: String? = nil
+        /// The refused authentication is already counted in the metrics.
+        var failureCounted = false
+    }
+
+    /// The shared authorization decision on `token` (and `flow`), from the cache.
+    func tokenDecision(_ token: String, flow: String?, at now: Timestamp) async throws -> AccessDecision {
+        let (authority, signatures) = (authority, cache.verifiedSignatures)
+        return try await cache.withState { state in
+            try authority.decide(token: token, flow: flow, state: state, now: now, verifiedSignatures: signatures)
+        }
     }
 
     /// The credentials a gateway call presents, decided with the shared
     /// authorization function: a Bearer token, or HTTP Basic for instances
-    /// with the `password` grant type.
-    func decideCall(authorization: String?, flow: String, call: Call) throws -> CallDecision {
+    /// with the `password` grant type. A refusal names the client whenever
+    /// the credentials identify one.
+    func decideCall(authorization: String?, flow: String, call: Call) async throws -> CallDecision {
         guard let authorization else { return CallDecision(refusal: .missingToken) }
         if let token = FormData.bearerToken(authorization) {
-            let decision = try authority.decide(token: token, flow: flow, state: CachedState(cache: cache), now: clock.now(), verifiedSignatures: cache.verifiedSignatures)
-            return CallDecision(refusal: decision.refusal, client: decision.token?.client, jti: decision.token?.jti)
+            let decision = try await tokenDecision(token, flow: flow, at: clock.now())
+            return CallDecision(refusal: decision.refusal, client: decision.client, jti: decision.jti)
         }
         if let basic = FormData.basicCredentials(authorization) {
-            switch try authenticateClient(basic.id, basic.secret, call) {
+            switch try await authenticateClient(basic.id, basic.secret, call) {
             case .failure(let error):
                 return CallDecision(
                     refusal: .malformed(error.code == Self.tooManyRequests ? error.reason : "HTTP Basic credentials were not accepted"),
-                    client: error.client)
+                    client: error.client, presentedClientID: basic.id, failureCounted: error.authenticationFailure != nil)
             case .success(let client):
                 guard client.grantTypes.contains(.password) else {
                     return CallDecision(
@@ -53,21 +66,18 @@ extension PirvaultServer {
     /// `ANY /http/{flow}`: authenticate, authorize, forward (or answer a
     /// receipt), audit, answer.
     func gateway(_ request: Request, _ call: Call) async throws -> Reply {
-        var request = request
-        // Read (and so bound) the body before deciding.
-        let body = try await collectBody(&request, upTo: configuration.maxGatewayBodyBytes)
         let flow = request.uri.path
         // A forwarded call reaches the upstream before its audit commit, so
         // the state it is decided on is confirmed first.
-        if upstream != nil, try cache.refresh(force: true) != call.stateVersion { throw StaleDecision() }
-        let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
+        if upstream != nil, try await cache.stateVersion(force: true, newer: .min) != call.stateVersion { throw StaleDecision() }
+        let decided = try await decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
         let reply: Reply
         if let refusal = decided.refusal {
             reply = refusalReply(refusal)
         } else if let upstream {
             do {
                 reply = try await upstream.forward(
-                    method: request.method, path: flow, query: request.uri.query, headers: request.headers, body: body,
+                    method: request.method, path: flow, query: request.uri.query, headers: request.headers, body: call.body,
                     client: decided.client!, requestID: call.requestID)
             } catch {
                 logger.warning("upstream failed", metadata: ["request_id": "\(call.requestID)", "error": "\(error)"])
@@ -91,7 +101,7 @@ extension PirvaultServer {
     func authorize(_ request: Request, _ call: Call) async throws -> Reply {
         let uri = request.headers[.originalURI] ?? ""
         let flow = String(uri.prefix { $0 != "?" })
-        let decided = try decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
+        let decided = try await decideCall(authorization: request.headers[.authorization], flow: flow, call: call)
         let reply = decided.refusal.map(refusalReply) ?? .json(.object([("allowed", .bool(true))]))
         try await audit("gateway.authorize", request: request, flow: flow, decided: decided, reply: reply, call: call)
         return reply
@@ -106,11 +116,19 @@ extension PirvaultServer {
             AuditEvent(
                 time: clock.now(), event: name, outcome: decided.refusal == nil ? .allowed : .denied,
                 reason: decided.refusal?.reason ?? "allowed", customer: decided.client?.customer,
-                instance: decided.client?.name, clientID: decided.client?.clientID, flow: AuditEvent.untrusted(flow),
+                instance: decided.client?.name,
+                clientID: decided.client?.clientID ?? decided.presentedClientID.map(AuditEvent.untrusted), flow: AuditEvent.untrusted(flow),
                 method: AuditEvent.untrusted(method), status: Int(reply.status.code), remoteAddress: call.remoteAddress,
                 requestID: call.requestID, latencyMicros: call.latencyMicros, jti: decided.jti),
             call)
-        let outcome = decided.refusal == nil ? "allowed" : decided.refusal!.isAuthentication ? "unauthenticated" : "forbidden"
-        metrics.increment("pirvault_gateway_decisions_total", [("outcome", outcome)])
+        let outcome: String
+        switch decided.refusal {
+        case nil: outcome = "allowed"
+        case let refusal? where refusal.isAuthentication:
+            outcome = "unauthenticated"
+            if !decided.failureCounted { metrics.authenticationFailure(reason: refusal.code) }
+        case _?: outcome = "forbidden"
+        }
+        metrics.gatewayDecision(customer: decided.client?.customer, outcome: outcome)
     }
 }

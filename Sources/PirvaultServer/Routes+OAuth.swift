@@ -14,16 +14,14 @@ extension PirvaultServer {
     }
 
     /// The form parameters of a POST: body (form-urlencoded only) and query string.
-    func formParameters(_ request: Request) async throws -> FormData {
-        var request = request
-        let body = try await collectBody(&request, upTo: configuration.maxFormBytes)
+    func formParameters(_ request: Request, _ call: Call) throws -> FormData {
         var form = try FormData(Substring(request.uri.query ?? ""))
-        if body.readableBytes > 0 {
+        if call.body.readableBytes > 0 {
             let type = request.headers[.contentType]?.lowercased() ?? ""
             guard type.hasPrefix("application/x-www-form-urlencoded") else {
                 throw FormData.Invalid(description: "the body must be application/x-www-form-urlencoded")
             }
-            guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+            guard let text = String(validating: call.body.readableBytesView, as: UTF8.self) else {
                 throw FormData.Invalid(description: "the body is not valid UTF-8")
             }
             form.merge(try FormData(Substring(text)))
@@ -54,19 +52,35 @@ extension PirvaultServer {
         ["client:" + id, "address:" + (call.remoteAddress ?? "-")]
     }
 
-    /// Checks the failure limiter and the secret, and notes both in `call`:
-    /// a failure is counted when its audit row commits, so that every server
-    /// of the vault counts it.
-    func authenticateClient(_ id: String, _ secret: String, _ call: Call) throws -> Result<ClientState, TokenError> {
-        let now = clock.now()
+    /// The limiter's refusal when the client id or the caller's address has
+    /// failed too often; notes the keys in `call` either way, so that a
+    /// failure is counted when its audit row commits (on every server).
+    func tooManyFailures(_ id: String, _ call: Call, now: Timestamp) -> TokenError? {
         let keys = limiterKeys(id, call)
         call.authentication.limiterKeys = keys
-        if let wait = keys.compactMap({ limiter.retryAfter($0, now: now.seconds) }).max() {
-            return .failure(TokenError(code: Self.tooManyRequests, reason: "too many failed authentications; retry after \(wait) s", client: nil))
+        guard let wait = keys.compactMap({ limiter.retryAfter($0, now: now.seconds) }).max() else { return nil }
+        return TokenError(code: Self.tooManyRequests, reason: "too many failed authentications; retry after \(wait) s", client: nil)
+    }
+
+    /// Checks the failure limiter and the client's secret (for the
+    /// introspection and revocation endpoints and HTTP Basic on the gateway).
+    func authenticateClient(_ id: String, _ secret: String, _ call: Call) async throws -> Result<ClientState, TokenError> {
+        let now = clock.now()
+        if let refusal = tooManyFailures(id, call, now: now) { return .failure(refusal) }
+        let authority = authority
+        let result = try await cache.withState { state in
+            authority.authenticate(clientID: id, secret: secret, client: try state.client(clientID: id), now: now)
         }
-        let result = authority.authenticate(clientID: id, secret: secret, client: try cache.client(clientID: id), now: now)
-        if case .failure = result { call.authentication.failed = true }
+        if case .failure(let error) = result { noteFailure(error, call) }
         return result
+    }
+
+    /// Counts a refused client authentication: in the metrics now, and in the
+    /// vault with the call's audit row.
+    func noteFailure(_ error: TokenError, _ call: Call) {
+        guard let failure = error.authenticationFailure else { return }
+        call.authentication.failed = true
+        metrics.authenticationFailure(reason: failure.rawValue)
     }
 
     static let tooManyRequests = "too_many_requests"
@@ -80,72 +94,66 @@ extension PirvaultServer {
 
     // MARK: POST /oauth/token
 
+    /// Parses the request, then answers it through `TokenAuthority.answer`,
+    /// the token path `pirvault token issue` takes too.
     func token(_ request: Request, _ call: Call) async throws -> Reply {
         let now = clock.now()
-        var event = call.oauthEvent("token.issue", at: now)
-        func deny(_ code: String, _ reason: String, client: ClientState?, headers: HTTPFields = [:]) async throws -> Reply {
-            var reply = oauthError(code, code == "invalid_client" ? "client authentication failed" : reason)
-            for field in headers { reply.headers.append(field) }
-            event.reason = "\(code): \(reason)"
-            event.customer = client?.customer
-            event.instance = client?.name
-            event.clientID = client?.clientID
+        func refuse(_ code: String, _ reason: String, clientID: String? = nil) async throws -> Reply {
+            try await answer(TokenAnswer(.failure(TokenError(code: code, reason: reason, client: nil)), presentedClientID: clientID, at: now), call)
+        }
+        let tokenRequest: TokenRequest
+        do {
+            let form = try formParameters(request, call)
+            guard let credentials = try clientCredentials(request, form) else {
+                return try await refuse("invalid_client", "no client credentials (HTTP Basic or client_id/client_secret)")
+            }
+            guard let grantType = try form.single("grant_type") else {
+                return try await refuse("invalid_request", "grant_type is missing", clientID: credentials.id)
+            }
+            var format: TokenFormat? = nil
+            if let text = try form.single("token_format") {
+                guard let parsed = TokenFormat(rawValue: text) else {
+                    return try await refuse("invalid_request", "token_format must be jwt or opaque", clientID: credentials.id)
+                }
+                format = parsed
+            }
+            tokenRequest = TokenRequest(
+                clientID: credentials.id, secret: credentials.secret, scopes: try form.single("scope").map { [$0] } ?? [],
+                format: format, grantType: grantType)
+        } catch let invalid as FormData.Invalid {
+            return try await refuse("invalid_request", invalid.description)
+        }
+        if let refusal = tooManyFailures(tokenRequest.clientID, call, now: now) {
+            return try await answer(TokenAnswer(.failure(refusal), presentedClientID: tokenRequest.clientID, at: now), call)
+        }
+        let (authority, signer) = (authority, cache.signer)
+        let decided = try await cache.withState { state in
+            authority.answer(tokenRequest, client: try state.client(clientID: tokenRequest.clientID), signer: signer, now: now)
+        }
+        return try await answer(decided, call)
+    }
+
+    /// Audits a token request's answer and sends it.
+    private func answer(_ answer: TokenAnswer, _ call: Call) async throws -> Reply {
+        var event = answer.event
+        event.method = "POST"
+        event.remoteAddress = call.remoteAddress
+        event.requestID = call.requestID
+        switch answer.result {
+        case .success(let issued):
+            event.status = 200
+            event.latencyMicros = call.latencyMicros
+            try await commit(event, opaque: issued.opaqueRecord, call)
+            metrics.tokenIssued(customer: issued.client.customer, format: issued.format.rawValue)
+            return .json(issued.jsonObject)
+        case .failure(let error):
+            noteFailure(error, call)
+            var reply = oauthError(error.code, error.publicDescription)
+            for field in retryAfterHeader(error) { reply.headers.append(field) }
             event.status = Int(reply.status.code)
             event.latencyMicros = call.latencyMicros
             try await commit(event, call)
-            metrics.increment("pirvault_token_requests_total", [("outcome", code)])
             return reply
-        }
-        let form: FormData
-        let credentials: (id: String, secret: String)?
-        let grantType: String?
-        let scope: String?
-        let format: String?
-        do {
-            form = try await formParameters(request)
-            credentials = try clientCredentials(request, form)
-            grantType = try form.single("grant_type")
-            scope = try form.single("scope")
-            format = try form.single("token_format")
-        } catch let invalid as FormData.Invalid {
-            return try await deny("invalid_request", invalid.description, client: nil)
-        }
-        guard let credentials else {
-            return try await deny("invalid_client", "no client credentials (HTTP Basic or client_id/client_secret)", client: nil)
-        }
-        guard let grantType else { return try await deny("invalid_request", "grant_type is missing", client: nil) }
-        var tokenFormat: TokenFormat? = nil
-        if let format {
-            guard let parsed = TokenFormat(rawValue: format) else {
-                return try await deny("invalid_request", "token_format must be jwt or opaque", client: nil)
-            }
-            tokenFormat = parsed
-        }
-        event.clientID = AuditEvent.untrusted(credentials.id)
-        let client: ClientState
-        switch try authenticateClient(credentials.id, credentials.secret, call) {
-        case .failure(let error):
-            return try await deny(error.code, error.reason, client: error.client, headers: retryAfterHeader(error))
-        case .success(let authenticated): client = authenticated
-        }
-        let tokenRequest = TokenRequest(
-            clientID: credentials.id, secret: credentials.secret, scopes: scope.map { [$0] } ?? [], format: tokenFormat,
-            grantType: grantType)
-        switch authority.issue(tokenRequest, client: client, signer: cache.signer, now: now) {
-        case .failure(let error):
-            return try await deny(error.code, error.reason, client: client)
-        case .success(let issued):
-            event.outcome = .allowed
-            event.reason = "scope \(issued.scope.joined(separator: " ")); \(issued.format.rawValue)"
-            event.customer = client.customer
-            event.instance = client.name
-            event.clientID = client.clientID
-            event.status = 200
-            event.jti = issued.jti
-            event.latencyMicros = call.latencyMicros
-            try await commit(event, opaque: issued.opaqueRecord, call)
-            metrics.increment("pirvault_token_requests_total", [("outcome", "issued")])
-            return .json(issued.jsonObject)
         }
     }
 
@@ -167,7 +175,7 @@ extension PirvaultServer {
         let credentials: (id: String, secret: String)?
         let token: String?
         do {
-            let form = try await formParameters(request)
+            let form = try formParameters(request, call)
             credentials = try clientCredentials(request, form)
             token = try form.single("token")
         } catch let invalid as FormData.Invalid {
@@ -176,9 +184,11 @@ extension PirvaultServer {
         guard let credentials else {
             return try await refuse("invalid_client", "no client credentials", description: "client authentication failed")
         }
-        switch try authenticateClient(credentials.id, credentials.secret, call) {
+        switch try await authenticateClient(credentials.id, credentials.secret, call) {
         case .failure(let error):
-            event.clientID = AuditEvent.untrusted(credentials.id)
+            event.customer = error.client?.customer
+            event.instance = error.client?.name
+            event.clientID = error.client?.clientID ?? AuditEvent.untrusted(credentials.id)
             return try await refuse(
                 error.code, error.reason, description: error.code == "invalid_client" ? "client authentication failed" : nil,
                 headers: retryAfterHeader(error))
@@ -187,9 +197,7 @@ extension PirvaultServer {
             event.instance = caller.name
             event.clientID = caller.clientID
             guard let token else { return try await refuse("invalid_request", "token is missing") }
-            let decision = try authority.decide(
-                token: token, flow: nil, state: CachedState(cache: cache), now: event.time,
-                verifiedSignatures: cache.verifiedSignatures)
+            let decision = try await tokenDecision(token, flow: nil, at: event.time)
             return .ready(caller: caller, decision: decision)
         }
     }
@@ -249,23 +257,26 @@ extension PirvaultServer {
             try await commit(event, call)
             return oauthError("unauthorized_client", "a client may revoke only its own tokens")
         }
-        try committer.revoke(verified, reason: "revoked by its client (RFC 7009)", requestID: call.requestID, remoteAddress: call.remoteAddress)
+        let (requestID, remoteAddress) = (call.requestID, call.remoteAddress)
+        try await committer.write { vault in
+            try vault.revoke(verified, reason: "revoked by its client (RFC 7009)", requestID: requestID, remoteAddress: remoteAddress)
+        }
         return .json(.object([]))
     }
 
     // MARK: Keys and metadata
 
-    func jwks(_ request: Request, _ call: Call) async throws -> Reply {
+    func jwks() async throws -> Response {
         // Not audited, so no commit confirms the state: read it now.
-        try cache.refresh(force: true)
+        _ = try await cache.stateVersion(force: true, newer: .min)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "public, max-age=60"
-        return Reply(status: .ok, headers: headers, body: cache.jwks + "\n")
+        return Reply(status: .ok, headers: headers, body: cache.jwks + "\n").response
     }
 
     /// RFC 8414 authorization server metadata.
-    func metadata(_ request: Request, _ call: Call) async throws -> Reply {
+    func metadata() -> Reply {
         let base = configuration.issuer
         return .json(
             .object([

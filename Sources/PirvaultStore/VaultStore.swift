@@ -25,11 +25,6 @@ public protocol VaultStore: AnyObject {
     /// Runs `body` against one consistent snapshot.
     func read<T>(_ body: () throws -> T) throws -> T
 
-    /// A number that changes whenever another session commits, if the backend
-    /// can tell without a round trip (SQLite's `data_version`); nil if it
-    /// cannot, and callers then ask `stateVersion()`.
-    func commitCounter() throws -> Int64?
-
     /// Bumped whenever instances, credentials, signing keys or revocations
     /// change (not by audit appends): what a server's cache depends on.
     func stateVersion() throws -> Int64

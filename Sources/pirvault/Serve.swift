@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import PirvaultCore
 import PirvaultServer
+import Prometheus
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +56,10 @@ struct Serve: AsyncParsableCommand {
             configuration.upstream = UpstreamConfiguration(
                 url: upstream, serviceKey: try upstreamInstance.map { try opened.serviceKey(named: $0) })
         }
-        let server = try PirvaultServer(vault: opened, configuration: configuration, logger: logger)
+        // One registry for pirvault's metrics and Hummingbird's (which go through swift-metrics' global factory).
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(DescribedMetricsFactory(registry: registry))
+        let server = try PirvaultServer(vault: opened, configuration: configuration, logger: logger, metrics: registry)
         let issuerURL = configuration.issuer
         let app = server.makeApplication { port in
             // One line on stdout that scripts (and tests using port 0) wait for.
@@ -63,9 +68,7 @@ struct Serve: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
-            server.shutdown()
             throw VaultError.invalidInput("cannot serve on \(listen): \(error)")
         }
-        server.shutdown()
     }
 }

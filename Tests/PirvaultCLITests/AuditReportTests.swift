@@ -94,9 +94,9 @@ struct AuditReportTests {
         }
         // The scenario is what it claims, so the comparison below cannot pass on an empty page.
         #expect(Set(cells.keys.map { $0.split(separator: "|")[0] }) == ["ACME Corp", "Globex", "Initech", "(unknown client)"])
-        #expect(cells["Initech|/http/orders/1"] == [1, 0])
-        // The gateway logs a call with a revoked instance's token without its customer, like one with no valid token.
-        #expect(cells["(unknown client)|/http/orders/1"] == [0, 3])
+        // A call with a revoked instance's token is denied under its customer; one with no valid token under none.
+        #expect(cells["Initech|/http/orders/1"] == [1, 2])
+        #expect(cells["(unknown client)|/http/orders/1"] == [0, 1])
         #expect(tokens["Globex|globex-products"] == [1, 2, 0])
 
         let pageCells = attributes(page, #"<td class="cell" data-customer="([^"]*)" data-flow="([^"]*)" data-allowed="(\d+)" data-denied="(\d+)""#)

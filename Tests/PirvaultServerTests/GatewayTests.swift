@@ -83,6 +83,42 @@ struct GatewayTests {
         }
     }
 
+    /// "Which client called which flow" holds for refusals too: whenever the
+    /// presented credentials identify a client (a validly signed token of a
+    /// revoked instance, a known client id with a wrong or rotated-out
+    /// secret), its audit row names the customer, instance and client id.
+    @Test func auditsEveryDenialUnderTheClientTheCredentialsName() async throws {
+        let fixture = try ServerFixture()
+        let acme = try fixture.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
+        let basicUser = try fixture.client(
+            InstanceSpec(name: "acme-basic", customer: "ACME", grantTypes: [.clientCredentials, .password], flows: ["orders/*"]))
+        let globex = try fixture.client(InstanceSpec(name: "globex", customer: "Globex", flows: ["orders/*"]))
+        try await fixture.run { http in
+            let token = try await http.token(acme)
+            try fixture.cli().revokeCredentials(named: "acme")
+            #expect(try await http.execute(uri: "/http/orders/1", method: .get, headers: bearer(token)).status == .unauthorized)
+            let wrongBasic = try await http.execute(uri: "/http/orders/2", method: .get, headers: [.authorization: basic(basicUser.id, "wrong")])
+            #expect(wrongBasic.status == .unauthorized)
+            let wrongSecret = try await http.execute(
+                uri: "/oauth/token", method: .post, headers: formHeaders(basic(globex.id, "wrong")),
+                body: ByteBuffer(string: "grant_type=client_credentials"))
+            #expect(wrongSecret.status == .unauthorized)
+            _ = try fixture.cli().rotateCredentials(named: "globex", graceSeconds: 0)
+            let rotatedOut = try await http.execute(
+                uri: "/oauth/token", method: .post, headers: formHeaders(basic(globex.id, globex.secret)),
+                body: ByteBuffer(string: "grant_type=client_credentials"))
+            #expect(rotatedOut.status == .unauthorized)
+        }
+        let denied = try fixture.auditEvents().filter { $0.outcome == .denied }
+        #expect(denied.count == 4)
+        let names = denied.map { "\($0.event) \($0.customer ?? "-") \($0.instance ?? "-") \($0.clientID ?? "-")" }
+        #expect(names == [
+            "gateway.call ACME acme \(acme.id)", "gateway.call ACME acme-basic \(basicUser.id)",
+            "token.issue Globex globex \(globex.id)", "token.issue Globex globex \(globex.id)",
+        ])
+        #expect(denied[0].jti != nil, "the revoked instance's token is named by its jti")
+    }
+
     /// 3 customers × 2 instances × 3 flows: every token against every flow.
     /// Only the pairs an instance is allowed pass; every other call is 403 and audited.
     @Test func isolatesCustomersInstancesAndFlows() async throws {
@@ -130,9 +166,9 @@ struct GatewayTests {
             denied[.init("X-Original-URI")!] = "/http/admin/1"
             #expect(try await http.execute(uri: "/authorize", method: .get, headers: denied).status == .forbidden)
             let metrics = String(buffer: try await http.execute(uri: "/metrics", method: .get).body)
-            #expect(metrics.contains("pirvault_gateway_decisions_total{outcome=\"allowed\"} 1"))
-            #expect(metrics.contains("pirvault_gateway_decisions_total{outcome=\"forbidden\"} 1"))
-            #expect(metrics.contains("pirvault_request_duration_seconds_bucket{route=\"authorize\""))
+            #expect(metrics.contains("pirvault_gateway_decisions_total{customer=\"ACME\",outcome=\"allowed\"} 1"))
+            #expect(metrics.contains("pirvault_gateway_decisions_total{customer=\"ACME\",outcome=\"forbidden\"} 1"))
+            #expect(metrics.contains("pirvault_http_request_duration_seconds_bucket{route=\"/authorize\""))
         }
         #expect(try fixture.auditEvents().filter { $0.event == "gateway.authorize" }.count == 2)
     }

@@ -42,7 +42,6 @@ struct ServerFixture: Sendable {
     /// Runs `body` against the live server, then stops it and flushes the audit log.
     func run<T>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         let result = try await server.makeApplication().test(.live, body)
-        server.shutdown()
         return result
     }
 

@@ -81,9 +81,6 @@ public final class PostgresStore: VaultStore {
         try session.readTransaction(body)
     }
 
-    /// PostgreSQL has no cheap "someone committed" signal: callers read `stateVersion()`.
-    public func commitCounter() throws -> Int64? { nil }
-
     public func stateVersion() throws -> Int64 {
         try session.query("SELECT version FROM state_version WHERE singleton = 1").first?.int(0) ?? 0
     }

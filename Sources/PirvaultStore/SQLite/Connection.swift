@@ -112,11 +112,6 @@ final class Connection {
     var changes: Int { Int(sqlite3_changes(handle)) }
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    /// `PRAGMA data_version`: changes whenever another connection commits.
-    func dataVersion() throws -> Int64 {
-        try query("PRAGMA data_version") { $0.int(0) }.first ?? 0
-    }
-
     private var transactionDepth = 0
 
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`: the write lock is

@@ -77,9 +77,6 @@ public final class SQLiteStore: VaultStore {
         try db.readTransaction(body)
     }
 
-    /// `PRAGMA data_version`: changes whenever another connection commits (no I/O).
-    public func commitCounter() throws -> Int64? { try db.dataVersion() }
-
     /// `secure_delete` has zeroed the freed bytes; moving the WAL's content into
     /// the database file and emptying the WAL removes the last copies.
     public func scrubDeletedRows() throws {
