@@ -49,7 +49,7 @@ public final class PirvaultServer: Sendable {
         upstream = configuration.upstream.map(Upstream.init)
     }
 
-    /// The Hummingbird application serving every route of DESIGN §3.
+    /// The Hummingbird application serving every route of docs/http-api.md.
     public func makeApplication(
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
