@@ -27,12 +27,15 @@ import base64
 import collections
 import json
 import os
+import shutil
 import stat
 import sys
+import tempfile
 import time
 
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
@@ -89,13 +92,16 @@ class Driver:
     def fresh_token(self):
         """A token of our own client for /oauth/revoke, so that the one the
         gateway cases use stays valid."""
-        answer = self.session.post(
-            self.base_url + "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            headers={"Authorization": self.basic()},
-            timeout=10,
-        )
-        return answer.json().get("access_token", "none") if answer.status_code == 200 else "none"
+        try:
+            answer = self.session.post(
+                self.base_url + "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": self.basic()},
+                timeout=10,
+            )
+            return answer.json().get("access_token", "none") if answer.status_code == 200 else "none"
+        except (requests.RequestException, ValueError):
+            return "none"  # the case itself then shows what went wrong
 
     def authenticate(self, case):
         """Puts valid credentials into a generated case (all but every
@@ -184,12 +190,16 @@ class Driver:
         case = operation.Case()
         for attempt in range(12):
             self.cases += 1
-            response = self.session.post(
-                self.base_url + operation.path,
-                data={"grant_type": "client_credentials", "token": "x"},
-                auth=(self.client_id, "wrong-" + str(attempt)),
-                timeout=10,
-            )
+            try:
+                response = self.session.post(
+                    self.base_url + operation.path,
+                    data={"grant_type": "client_credentials"},
+                    auth=(self.client_id, "wrong-" + str(attempt)),
+                    timeout=10,
+                )
+            except requests.RequestException as error:
+                self.record(case, operation.label, None, f"no answer: {type(error).__name__}: {error}")
+                return
             self.check(case, response, expected_status=401 if attempt < 10 else 429)
 
     def record(self, case, label, status, message):
@@ -293,4 +303,11 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Hypothesis keeps caches in ./.hypothesis; a run leaves none behind.
+    home = tempfile.mkdtemp(prefix="openapi-check-")
+    set_hypothesis_home_dir(home)
+    try:
+        status = main()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    sys.exit(status)
