@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One node on the SQLite file against two nodes on one PostgreSQL, in one run
-# on this machine (DESIGN §6's last row): tokens/s and gateway calls/s with
+# on this machine (goal: two nodes ≥ 0.5× one, BENCHMARKS.md): tokens/s and gateway calls/s with
 # durable audit, wrk 10 s, 32 connections in all, loopback only. With two
 # nodes, two wrk processes (1 thread, 16 connections each) load both at once
 # and their rates are added. Afterwards every acknowledged (2xx) answer must be
@@ -11,8 +11,6 @@
 # Usage: Benchmarks/nodes-bench.sh   (needs wrk, postgresql; builds pirvault)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PEERS_DIR="${PEERS_DIR:-$HERE/../../shared/peers}"
-[[ -d "$PEERS_DIR" ]] || PEERS_DIR="$HERE/../shared/peers"
 SCRATCH="${SCRATCH:-$HERE/../.build}"
 (cd "$HERE/.." && swift build -c release --product pirvault --scratch-path "$SCRATCH" >&2)
 BIN="$SCRATCH/release/pirvault"
@@ -83,7 +81,7 @@ token_for() { curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -X POST "http://127.0.0.1:$
 
 run_setup() {  # run_setup LABEL PORT...: token then gateway load; prints one result line per load
   local label=$1; shift
-  read -r tok_rps tok_ack tok_bad < <(load "$label-token" "$PEERS_DIR/cc-token.lua" /oauth/token "$@")
+  read -r tok_rps tok_ack tok_bad < <(load "$label-token" "$HERE/token.lua" /oauth/token "$@")
   TOKEN=$(token_for "$1"); export TOKEN
   read -r gw_rps gw_ack gw_bad < <(load "$label-gateway" "$HERE/gateway.lua" /http/orders/1 "$@")
   local tok_audited gw_audited

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a release `pirvault serve` for side-by-side benchmarks, following the
-# start-script contract of ../shared/peers: idempotent, background, pid
+# peers' start-script contract (serve-bench.sh): idempotent, background, pid
 # recorded, waits until the token endpoint issues a token, then prints
 #   CLIENT_ID=... CLIENT_SECRET=... TOKEN_URL=... SCOPE=... JWKS_URL=...
 # Usage: pirvault-start.sh [WORKDIR]   (default /tmp/peers/pirvault; port PIRVAULT_PORT, default 4595)

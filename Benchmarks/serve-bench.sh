@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of `pirvault serve` (issue 4): in one run, start the
-# release pirvault and the peers of ../shared/peers, drive each with wrk
+# release pirvault and the peer OAuth servers of a peers folder, drive each with wrk
 # (10 s, 2 threads, 32 connections, loopback only), and print a table:
 # pirvault /oauth/token, /healthz, the gateway with a valid token, and each
-# peer's token endpoint, with the ratios DESIGN §6 sets goals for.
-# Usage: Benchmarks/serve-bench.sh [PEER ...]   (default peers: authlib glewlwyd)
+# peer's token endpoint, with the ratios BENCHMARKS.md sets goals for.
+# Usage: PEERS_DIR=DIR Benchmarks/serve-bench.sh [PEER ...]   (default peers: authlib glewlwyd)
+# DIR holds bench-token.sh and <peer>-start.sh / <peer>-stop.sh for each peer
+# (the start-script contract that Benchmarks/pirvault-start.sh follows).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PEERS_DIR="${PEERS_DIR:-$HERE/../../shared/peers}"
-[[ -d "$PEERS_DIR" ]] || PEERS_DIR="$HERE/../shared/peers"
+[[ -n "${PEERS_DIR:-}" && -f "$PEERS_DIR/bench-token.sh" ]] \
+  || { echo "set PEERS_DIR to the peers folder (with bench-token.sh and <peer>-start.sh)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 (cd "$HERE/.." && swift build -c release --product pirvault >&2)
 [[ $# -gt 0 ]] || set -- authlib glewlwyd

@@ -18,10 +18,13 @@ if ((${#missing[@]})); then
 fi
 # The tests check tokens, the server and audit exports with implementations
 # pirvault did not write: joserfc (JOSE), cryptography (Ed25519), authlib and
-# requests (an OAuth client) from PyPI.
-if ! python3 -c 'import joserfc, cryptography, authlib, requests' 2>/dev/null; then
-  echo "installing Python packages: joserfc cryptography authlib requests" >&2
-  python3 -m pip install -q joserfc cryptography authlib requests >&2 \
-    || python3 -m pip install -q --break-system-packages joserfc cryptography authlib requests >&2
+# requests (an OAuth client), openapi-spec-validator and schemathesis (the
+# OpenAPI description and a live server against it), prometheus_client (the
+# metrics text) from PyPI.
+python_packages=(joserfc cryptography authlib requests openapi-spec-validator schemathesis prometheus_client)
+if ! python3 -c 'import joserfc, cryptography, authlib, requests, openapi_spec_validator, schemathesis, prometheus_client' 2>/dev/null; then
+  echo "installing Python packages: ${python_packages[*]}" >&2
+  python3 -m pip install -q "${python_packages[@]}" >&2 \
+    || python3 -m pip install -q --break-system-packages "${python_packages[@]}" >&2
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH; install Swift 6.x from swift.org first" >&2; exit 1; }

@@ -43,7 +43,7 @@ public struct Instance: Sendable, Equatable {
     /// The `xsappname` that prefixes this instance's scopes.
     public var xsappname: String { ClientID.xsappname(of: clientID) }
 
-    /// The snake_case object of DESIGN §2.
+    /// The snake_case object that `--json` prints (README, Command reference).
     public var jsonObject: JSONValue {
         .object([
             ("name", .string(name)),

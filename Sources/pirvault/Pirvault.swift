@@ -38,7 +38,7 @@ enum Main {
         }
     }
 
-    /// One line on stderr and the exit code of DESIGN §2: 1 for operational
+    /// One line on stderr and the exit code of the README's Command reference: 1 for operational
     /// failures, 2 for usage errors (argument-parser's own would be 64).
     static func exit(reporting error: Error) -> Never {
         switch error {

@@ -3,7 +3,7 @@ import PirvaultTestSupport
 import Testing
 
 /// `pirvault serve` as a process, used by clients pirvault did not write:
-/// Python authlib + joserfc, and curl exactly as DESIGN shows.
+/// Python authlib + joserfc, and curl exactly as docs/http-api.md shows.
 struct ServeTests {
     static let interop = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("interop").path
@@ -136,7 +136,7 @@ struct ServeTests {
         #expect(seen["allowed_status"] as? Int == 200)
         #expect(seen["denied_status"] as? Int == 403)
 
-        // curl exactly as DESIGN shows: tokenurl?grant_type=client_credentials with Basic.
+        // curl exactly as docs/http-api.md shows: tokenurl?grant_type=client_credentials with Basic.
         let curl = cli.runExecutable(
             "/usr/bin/curl", ["-sS", "-u", "\(client.id):\(client.secret)", "-X", "POST", server.baseURL + "/oauth/token?grant_type=client_credentials"])
         #expect(curl.code == 0)

@@ -2,7 +2,7 @@ import Foundation
 import PirvaultTestSupport
 import Testing
 
-/// Several `pirvault serve` nodes on one PostgreSQL vault (DESIGN §7): they
+/// Several `pirvault serve` nodes on one PostgreSQL vault (docs/several-nodes.md): they
 /// agree from the next request on, share one audit log, lose nothing when a
 /// node is killed, and ride out a database outage without a restart.
 @Suite(.serialized) struct SeveralNodesTests {

@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+
+/// `deploy/pirvault.service` stays valid: `scripts/check-systemd-unit.sh`
+/// runs `systemd-analyze verify` on it (with ExecStart at the built binary)
+/// and serves a token, a gateway call, the key set and the metrics under
+/// PR_SET_MDWE, the kernel rule behind the unit's `MemoryDenyWriteExecute=yes`.
+/// Runs where systemd-analyze is installed (Debian package `systemd`).
+struct DeploymentTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/check-systemd-unit.sh").path
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
+    func theSystemdUnitIsAcceptedAndPirvaultRunsUnderItsWriteXorExecuteRule() {
+        var cli = CLI()
+        defer { cli.removeDirectory() }
+        cli.environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let run = cli.runExecutable("/bin/bash", [Self.script, CLI.executable.path])
+        #expect(run.code == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("accepted"), "\(run.stdout)")
+    }
+}
