@@ -4,7 +4,7 @@
 # audit report page in its test (headless); postgresql is the throw-away
 # database server the tests of the PostgreSQL backend start.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql chromium)
+packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql chromium systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

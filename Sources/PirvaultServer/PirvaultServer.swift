@@ -73,7 +73,10 @@ public final class PirvaultServer: Sendable {
         router.post("/oauth/revoke") { request, context in try await self.decide(request, context, self.revoke) }
         router.get("/token_keys") { _, _ in try await self.jwks() }
         router.get("/.well-known/jwks.json") { _, _ in try await self.jwks() }
-        router.get("/.well-known/oauth-authorization-server") { _, _ in self.metadata().response }
+        // The issuer (the tokens' `iss`) has the path /oauth/token: RFC 8414 §3.1 puts its metadata after the well-known name.
+        for path in ["/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/oauth/token"] {
+            router.get(RouterPath(path)) { _, _ in self.metadata().response }
+        }
         router.get("/authorize") { request, context in try await self.decide(request, context, self.authorize) }
         router.get("/healthz") { _, _ in Reply.text("ok\n").response }
         router.get("/metrics") { _, _ in

@@ -100,6 +100,10 @@ struct TokenEndpointTests {
             #expect(metadata["token_endpoint"] == .string("http://127.0.0.1:8080/oauth/token"))
             #expect(metadata["jwks_uri"] == .string("http://127.0.0.1:8080/token_keys"))
             #expect(metadata["grant_types_supported"] == JSONValue(["client_credentials"]))
+            // RFC 8414 §3.1/§3.3: at the address derived from the issuer, whose `issuer` is that issuer.
+            let atIssuerPath = try json(try await http.execute(uri: "/.well-known/oauth-authorization-server/oauth/token", method: .get))
+            #expect(atIssuerPath == metadata)
+            #expect(metadata["issuer"] == .string("http://127.0.0.1:8080/oauth/token"))
             let health = try await http.execute(uri: "/healthz", method: .get)
             #expect(health.status == .ok)
         }
