@@ -2,7 +2,8 @@
 # Installs the Debian packages pirvault needs to build and test, if missing.
 # Uses sudo when not run as root. Safe to run again. chromium renders the
 # audit report page in its test (headless); postgresql is the throw-away
-# database server the tests of the PostgreSQL backend start.
+# database server the tests of the PostgreSQL backend start; systemd brings
+# systemd-analyze, which checks the example unit in deploy/.
 set -euo pipefail
 packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql chromium systemd)
 missing=()
