@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PirvaultCrypto
 import PirvaultJSON
+import Synchronization
 
 /// Each request's context: Hummingbird's, plus what pirvault's middleware
 /// sets: the caller's address, the request id, when the request arrived,
@@ -24,8 +25,13 @@ public struct PirvaultRequestContext: RequestContext {
 
 /// Gives each request an id (the caller's `X-Request-ID` when it has a
 /// usable one) and returns it on the answer, so a caller can find its call
-/// in the audit log.
-struct RequestIDMiddleware: RouterMiddleware {
+/// in the audit log. A made-up id is this server's random prefix and a
+/// counter: unique across servers and restarts without a random draw per
+/// request (an id names a call; it proves nothing, so it need not be secret).
+final class RequestIDMiddleware: RouterMiddleware, Sendable {
+    private let prefix = PublicBase64.encode(SecureRandom.bytes(9), .urlSafeNoPadding) + "-"
+    private let counter = Atomic<Int>(0)
+
     func handle(
         _ request: Request, context: PirvaultRequestContext,
         next: (Request, PirvaultRequestContext) async throws -> Response
@@ -33,7 +39,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         context.requestID =
             request.headers[.requestID].flatMap { $0.count <= 64 ? $0 : nil }
-            ?? PublicBase64.encode(SecureRandom.bytes(12), .urlSafeNoPadding)
+            ?? prefix + String(counter.add(1, ordering: .relaxed).newValue)
         var response = try await next(request, context)
         response.headers[.requestID] = context.requestID
         return response
