@@ -17,13 +17,13 @@ public struct ClientState: Sendable {
     public let name: String
     public let customer: String
     public let clientID: String
-    public let plan: String
+    public let plan: Plan
     public let roles: [String]
-    public let grantTypes: [String]
+    public let grantTypes: [GrantType]
     public let flows: [String]
     public let tokenTTL: Int
-    public let tokenFormat: String
-    public let status: String
+    public let tokenFormat: TokenFormat
+    public let status: InstanceStatus
     public let credentialGeneration: Int64
     public let credentials: [Credential]
     /// The `xsappname` that prefixes this client's scopes.
@@ -45,7 +45,7 @@ public struct ClientState: Sendable {
         self.credentials = credentials.map { Credential(id: $0.id, verifier: $0.verifier, expiresAt: $0.expiresAt) }
         xsappname = ClientID.xsappname(of: record.clientID)
     }
-    public var isActive: Bool { status == "active" }
+    public var isActive: Bool { status == .active }
 
     /// Every role as a scope (`<xsappname>.<role>`): what a client holds when
     /// it authenticates with its secret directly (HTTP Basic on the gateway).

@@ -5,3 +5,7 @@ import PirvaultStore
 public typealias Timestamp = PirvaultStore.Timestamp
 public typealias AuditFilter = PirvaultStore.AuditFilter
 public typealias OpaqueTokenRecord = PirvaultStore.OpaqueTokenRecord
+public typealias Plan = PirvaultStore.Plan
+public typealias GrantType = PirvaultStore.GrantType
+public typealias TokenFormat = PirvaultStore.TokenFormat
+public typealias InstanceStatus = PirvaultStore.InstanceStatus

@@ -7,14 +7,14 @@ public struct Instance: Sendable, Equatable {
     public let name: String
     public let customer: String
     public let clientID: String
-    public let plan: String
+    public let plan: Plan
     public let roles: [String]
-    public let grantTypes: [String]
+    public let grantTypes: [GrantType]
     public let redirectURIs: [String]
     public let flows: [String]
     public let tokenTTL: Int
-    public let tokenFormat: String
-    public let status: String
+    public let tokenFormat: TokenFormat
+    public let status: InstanceStatus
     public let url: String
     public let tokenURL: String
     public let origin: String
@@ -49,14 +49,14 @@ public struct Instance: Sendable, Equatable {
             ("name", .string(name)),
             ("customer", .string(customer)),
             ("clientid", .string(clientID)),
-            ("plan", .string(plan)),
+            ("plan", .string(plan.rawValue)),
             ("roles", JSONValue(roles)),
-            ("grant_types", JSONValue(grantTypes)),
+            ("grant_types", JSONValue(grantTypes.map(\.rawValue))),
             ("redirect_uris", JSONValue(redirectURIs)),
             ("flows", JSONValue(flows)),
             ("token_ttl", .integer(Int64(tokenTTL))),
-            ("token_format", .string(tokenFormat)),
-            ("status", .string(status)),
+            ("token_format", .string(tokenFormat.rawValue)),
+            ("status", .string(status.rawValue)),
             ("url", .string(url)),
             ("tokenurl", .string(tokenURL)),
             ("origin", .string(origin)),

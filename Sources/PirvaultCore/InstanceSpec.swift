@@ -1,3 +1,5 @@
+import PirvaultStore
+
 /// What `instance create` asks for. Nil fields take the plan's defaults.
 public struct InstanceSpec: Sendable {
     public var name: String
@@ -64,7 +66,7 @@ public struct InstanceChanges: Sendable {
 struct InstanceSettings {
     var plan: Plan
     var roles: [String]
-    var grantTypes: [String]
+    var grantTypes: [GrantType]
     var redirectURIs: [String]
     var flows: [String]
     var tokenTTL: Int
@@ -76,8 +78,7 @@ struct InstanceSettings {
         guard !grantTypes.isEmpty else {
             throw VaultError.invalidInput("an instance needs at least one grant type (client_credentials is the usual one)")
         }
-        for grant in grantTypes { _ = try GrantType(parsing: grant) }
-        let wantsCode = grantTypes.contains(GrantType.authorizationCode.rawValue)
+        let wantsCode = grantTypes.contains(.authorizationCode)
         if wantsCode && redirectURIs.isEmpty {
             throw VaultError.invalidInput("the authorization_code grant type needs at least one --redirect-uri")
         }

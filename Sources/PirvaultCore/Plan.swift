@@ -1,11 +1,8 @@
-/// A service plan of the Process Integration Runtime, which sets the roles an
-/// instance may hold and its default token lifetime.
-public enum Plan: String, CaseIterable, Sendable {
-    /// Senders calling integration-flow endpoints.
-    case integrationFlow = "integration-flow"
-    /// Clients of the management APIs.
-    case api
+import PirvaultStore
 
+/// A service plan sets the roles an instance may hold and its default token
+/// lifetime. The enums themselves live in PirvaultStore, so records carry them.
+extension Plan {
     public init(parsing text: String) throws {
         guard let plan = Plan(rawValue: text) else {
             throw VaultError.invalidInput(
@@ -68,15 +65,7 @@ public enum Plan: String, CaseIterable, Sendable {
     }
 }
 
-/// OAuth 2.0 grant types an instance may use.
-public enum GrantType: String, CaseIterable, Sendable {
-    case clientCredentials = "client_credentials"
-    /// Lets the client id and secret be used as HTTP Basic credentials on flow endpoints.
-    case password
-    case refreshToken = "refresh_token"
-    /// Needs redirect URIs.
-    case authorizationCode = "authorization_code"
-
+extension GrantType {
     public init(parsing text: String) throws {
         guard let grant = GrantType(rawValue: text) else {
             throw VaultError.invalidInput(
@@ -86,11 +75,7 @@ public enum GrantType: String, CaseIterable, Sendable {
     }
 }
 
-/// The kind of access token an instance receives.
-public enum TokenFormat: String, CaseIterable, Sendable {
-    case jwt
-    case opaque
-
+extension TokenFormat {
     public init(parsing text: String) throws {
         guard let format = TokenFormat(rawValue: text) else {
             throw VaultError.invalidInput("unknown token format '\(Validation.printable(text))'; use jwt or opaque")

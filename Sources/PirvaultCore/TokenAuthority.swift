@@ -201,7 +201,7 @@ public struct TokenAuthority: Sendable {
         case .failure(let error): return .failure(error)
         case .success(let authenticated): (client, credentialID) = authenticated
         }
-        guard client.grantTypes.contains(GrantType.clientCredentials.rawValue) else {
+        guard client.grantTypes.contains(.clientCredentials) else {
             return .failure(TokenError(code: "unauthorized_client", reason: "grant type client_credentials is not enabled for this instance", client: client))
         }
         let scope: [String]
@@ -209,7 +209,7 @@ public struct TokenAuthority: Sendable {
         case .success(let granted): scope = granted
         case .failure(let error): return .failure(error)
         }
-        let format = request.format ?? TokenFormat(rawValue: client.tokenFormat) ?? .jwt
+        let format = request.format ?? client.tokenFormat
         let jti = Base64.encode(SecureRandom.bytes(16), .urlSafeNoPadding)
         let expiresAt = now.seconds + Int64(client.tokenTTL)
         switch format {
@@ -218,7 +218,7 @@ public struct TokenAuthority: Sendable {
                 issuer: issuerClaim, clientID: client.clientID, audience: [client.clientID, client.xsappname],
                 scope: scope, grantType: GrantType.clientCredentials.rawValue, zoneID: vaultID,
                 issuedAt: now.seconds, expiresAt: expiresAt, jti: jti, customer: client.customer,
-                instance: client.name, plan: client.plan, credentialGeneration: client.credentialGeneration,
+                instance: client.name, plan: client.plan.rawValue, credentialGeneration: client.credentialGeneration,
                 credentialID: credentialID)
             let token = JWT.sign(claims, kid: signer.kid, jku: jwksURL, key: signer.key)
             return .success(
@@ -347,7 +347,7 @@ public struct TokenAuthority: Sendable {
         } catch {
             return error
         }
-        guard client.plan == Plan.integrationFlow.rawValue else { return .apiPlan(instance: client.name) }
+        guard client.plan == .integrationFlow else { return .apiPlan(instance: client.name) }
         guard scope.contains(client.xsappname + "." + Self.flowRole) else { return .missingRole(Self.flowRole) }
         guard client.flows.contains(where: { path.matches(pattern: $0) }) else {
             return .flowNotAllowed(flow: path.path, instance: client.name)

@@ -98,7 +98,7 @@ enum Validation {
     }
 
     /// Adds `item` to `list` unless present; the order of first mention is kept.
-    static func appendingUnique(_ list: [String], _ items: [String]) -> [String] {
+    static func appendingUnique<Item: Equatable>(_ list: [Item], _ items: [Item]) -> [Item] {
         var out = list
         for item in items where !out.contains(item) { out.append(item) }
         return out

@@ -15,7 +15,7 @@ extension Vault {
         let newSecret = try secret.makeSecret()
         return try write {
             var record = try record(named: name)
-            guard record.status == "active" else {
+            guard record.status == .active else {
                 throw VaultError.conflict("instance '\(name)' is revoked; its credentials cannot be rotated — create a new instance instead")
             }
             let dataKey = try openDataKey(of: record)
@@ -48,14 +48,14 @@ extension Vault {
     public func revokeCredentials(named name: String) throws {
         try write {
             var record = try record(named: name)
-            guard record.status == "active" else {
+            guard record.status == .active else {
                 throw VaultError.conflict("instance '\(name)' is already revoked")
             }
             let now = clock.now()
             for credential in try store.credentials(instanceID: record.id) where credential.expiresAt.map({ $0 > now }) ?? true {
                 try store.expireCredential(id: credential.id, at: now)
             }
-            record.status = "revoked"
+            record.status = .revoked
             record.credentialGeneration += 1
             record.updatedAt = now.rfc3339
             try store.updateInstance(record)

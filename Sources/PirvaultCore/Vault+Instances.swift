@@ -14,7 +14,7 @@ extension Vault {
         let url = spec.url ?? Self.defaultBaseURL
         let settings = InstanceSettings(
             plan: spec.plan, roles: spec.roles.map { Validation.appendingUnique([], $0) } ?? spec.plan.defaultRoles,
-            grantTypes: Validation.appendingUnique([], (spec.grantTypes ?? [.clientCredentials]).map(\.rawValue)),
+            grantTypes: Validation.appendingUnique([], spec.grantTypes ?? [.clientCredentials]),
             redirectURIs: Validation.appendingUnique([], spec.redirectURIs),
             flows: try spec.flows.map { try Validation.appendingUnique([], $0.map(Validation.flowPattern)) }
                 ?? spec.plan.defaultFlows,
@@ -48,7 +48,7 @@ extension Vault {
         try Validation.instanceName(name)
         try Validation.customerName(customer)
         let settings = InstanceSettings(
-            plan: plan, roles: plan.defaultRoles, grantTypes: [GrantType.clientCredentials.rawValue], redirectURIs: [],
+            plan: plan, roles: plan.defaultRoles, grantTypes: [.clientCredentials], redirectURIs: [],
             flows: plan.defaultFlows, tokenTTL: plan.defaultTokenTTL,
             url: key.url.isEmpty ? Self.defaultBaseURL : key.url, tokenURL: key.tokenURL)
         try settings.validate()
@@ -83,10 +83,10 @@ extension Vault {
     ) throws -> InstanceRecord {
         let now = clock.now().rfc3339
         var record = InstanceRecord(
-            name: name, customer: customer, clientID: clientID, plan: settings.plan.rawValue, roles: settings.roles,
+            name: name, customer: customer, clientID: clientID, plan: settings.plan, roles: settings.roles,
             grantTypes: settings.grantTypes, redirectURIs: settings.redirectURIs, flows: settings.flows,
-            tokenTTL: settings.tokenTTL, tokenFormat: tokenFormat.rawValue, url: settings.url,
-            tokenURL: settings.tokenURL, origin: origin, status: "active", createdAt: now, updatedAt: now)
+            tokenTTL: settings.tokenTTL, tokenFormat: tokenFormat, url: settings.url,
+            tokenURL: settings.tokenURL, origin: origin, status: .active, createdAt: now, updatedAt: now)
         let dataKey = SealingKey.generate()
         record.id = try store.insertInstance(record) { id in
             vaultKey.seal(dataKey.keyBytes, associatedData: AD.dataKey(vaultID, instanceID: id))
@@ -173,20 +173,20 @@ extension Vault {
         return try write {
             var record = try record(named: name)
             var settings = InstanceSettings(
-                plan: try Plan(parsing: record.plan), roles: record.roles, grantTypes: record.grantTypes,
+                plan: record.plan, roles: record.roles, grantTypes: record.grantTypes,
                 redirectURIs: record.redirectURIs, flows: record.flows, tokenTTL: record.tokenTTL, url: record.url,
                 tokenURL: record.tokenURL)
             var summary: [String] = []
-            func remove(_ items: [String], from list: inout [String], what: String) throws {
+            func remove<Item: CustomStringConvertible & Equatable>(_ items: [Item], from list: inout [Item], what: String) throws {
                 for item in items {
                     guard let index = list.firstIndex(of: item) else {
-                        throw VaultError.invalidInput("instance '\(name)' has no \(what) '\(Validation.printable(item))'")
+                        throw VaultError.invalidInput("instance '\(name)' has no \(what) '\(Validation.printable(item.description))'")
                     }
                     list.remove(at: index)
                     summary.append("-\(what) \(item)")
                 }
             }
-            func add(_ items: [String], to list: inout [String], what: String) {
+            func add<Item: CustomStringConvertible & Equatable>(_ items: [Item], to list: inout [Item], what: String) {
                 for item in items where !list.contains(item) {
                     list.append(item)
                     summary.append("+\(what) \(item)")
@@ -200,8 +200,8 @@ extension Vault {
             add(changes.addRoles, to: &settings.roles, what: "role")
             try remove(removeFlows, from: &settings.flows, what: "flow")
             add(addFlows, to: &settings.flows, what: "flow")
-            try remove(changes.removeGrantTypes.map(\.rawValue), from: &settings.grantTypes, what: "grant type")
-            add(changes.addGrantTypes.map(\.rawValue), to: &settings.grantTypes, what: "grant type")
+            try remove(changes.removeGrantTypes, from: &settings.grantTypes, what: "grant type")
+            add(changes.addGrantTypes, to: &settings.grantTypes, what: "grant type")
             try remove(changes.removeRedirectURIs, from: &settings.redirectURIs, what: "redirect URI")
             add(changes.addRedirectURIs, to: &settings.redirectURIs, what: "redirect URI")
             if let ttl = changes.tokenTTL, ttl != settings.tokenTTL {
@@ -216,15 +216,15 @@ extension Vault {
                 settings.tokenURL = tokenURL
                 summary.append("tokenurl \(tokenURL)")
             }
-            if let format = changes.tokenFormat, format.rawValue != record.tokenFormat {
-                record.tokenFormat = format.rawValue
+            if let format = changes.tokenFormat, format != record.tokenFormat {
+                record.tokenFormat = format
                 summary.append("token_format \(format.rawValue)")
             }
             try settings.validate()
             guard !summary.isEmpty else {
                 throw VaultError.invalidInput("instance '\(name)' already has these settings; nothing changed")
             }
-            record.plan = settings.plan.rawValue
+            record.plan = settings.plan
             record.roles = settings.roles
             record.flows = settings.flows
             record.grantTypes = settings.grantTypes

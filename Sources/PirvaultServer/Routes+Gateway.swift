@@ -29,7 +29,7 @@ extension PirvaultServer {
                     refusal: .malformed(error.code == Self.tooManyRequests ? error.reason : "HTTP Basic credentials were not accepted"),
                     client: error.client)
             case .success(let client):
-                guard client.grantTypes.contains(GrantType.password.rawValue) else {
+                guard client.grantTypes.contains(.password) else {
                     return CallDecision(
                         refusal: .malformed("HTTP Basic is accepted only for instances with the password grant type; use a Bearer token"),
                         client: client)

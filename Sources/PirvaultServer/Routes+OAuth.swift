@@ -222,7 +222,7 @@ extension PirvaultServer {
                 ("exp", .integer(verified.expiresAt)), ("sub", .string(verified.clientID)),
                 ("aud", JSONValue([verified.clientID, verified.client.xsappname])), ("iss", .string(authority.issuerClaim)),
                 ("jti", .string(verified.jti)),
-                ("ext_attr", .object([("customer", .string(verified.client.customer)), ("instance", .string(verified.client.name)), ("plan", .string(verified.client.plan))])),
+                ("ext_attr", .object([("customer", .string(verified.client.customer)), ("instance", .string(verified.client.name)), ("plan", .string(verified.client.plan.rawValue))])),
             ]))
     }
 

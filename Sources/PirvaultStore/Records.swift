@@ -39,26 +39,26 @@ public struct InstanceRecord: Sendable, Equatable {
     public var name: String
     public var customer: String
     public var clientID: String
-    public var plan: String
+    public var plan: Plan
     public var roles: [String]
-    public var grantTypes: [String]
+    public var grantTypes: [GrantType]
     public var redirectURIs: [String]
     public var flows: [String]
     public var tokenTTL: Int
-    public var tokenFormat: String
+    public var tokenFormat: TokenFormat
     public var url: String
     public var tokenURL: String
     public var origin: String
-    public var status: String
+    public var status: InstanceStatus
     public var credentialGeneration: Int64
     public var sealedDataKey: [UInt8]
     public var createdAt: String
     public var updatedAt: String
 
     public init(
-        id: Int64 = 0, name: String, customer: String, clientID: String, plan: String, roles: [String],
-        grantTypes: [String], redirectURIs: [String], flows: [String], tokenTTL: Int, tokenFormat: String,
-        url: String, tokenURL: String, origin: String, status: String, credentialGeneration: Int64 = 1,
+        id: Int64 = 0, name: String, customer: String, clientID: String, plan: Plan, roles: [String],
+        grantTypes: [GrantType], redirectURIs: [String], flows: [String], tokenTTL: Int, tokenFormat: TokenFormat,
+        url: String, tokenURL: String, origin: String, status: InstanceStatus, credentialGeneration: Int64 = 1,
         sealedDataKey: [UInt8] = [], createdAt: String, updatedAt: String
     ) {
         self.id = id

@@ -62,7 +62,7 @@ struct InstanceList: ParsableCommand {
         }
         var rows: [[String]] = []
         try opened.forEachInstance(customer: customer) { i in
-            rows.append([i.name, i.customer, i.plan, i.status, i.clientID, i.flows.joined(separator: ",")])
+            rows.append([i.name, i.customer, i.plan.rawValue, i.status.rawValue, i.clientID, i.flows.joined(separator: ",")])
         }
         Output.table(header: ["NAME", "CUSTOMER", "PLAN", "STATUS", "CLIENTID", "FLOWS"], rows: rows)
     }
@@ -84,11 +84,11 @@ struct InstanceShow: ParsableCommand {
         }
         let rows: [[String]] = [
             ["name", instance.name], ["customer", instance.customer], ["clientid", instance.clientID],
-            ["plan", instance.plan], ["roles", instance.roles.joined(separator: ", ")],
-            ["grant types", instance.grantTypes.joined(separator: ", ")],
+            ["plan", instance.plan.rawValue], ["roles", instance.roles.joined(separator: ", ")],
+            ["grant types", instance.grantTypes.map(\.rawValue).joined(separator: ", ")],
             ["redirect uris", instance.redirectURIs.joined(separator: ", ")],
             ["flows", instance.flows.joined(separator: ", ")], ["token ttl", "\(instance.tokenTTL) s"],
-            ["token format", instance.tokenFormat], ["status", instance.status], ["url", instance.url],
+            ["token format", instance.tokenFormat.rawValue], ["status", instance.status.rawValue], ["url", instance.url],
             ["tokenurl", instance.tokenURL], ["origin", instance.origin], ["created", instance.createdAt],
             ["updated", instance.updatedAt],
         ]

@@ -12,13 +12,13 @@ struct InstanceCreateTests {
         let fixture = try Fixture()
         let key = try fixture.vault.createInstance(InstanceSpec(name: "acme-orders", customer: "ACME"))
         let instance = try fixture.vault.instance(named: "acme-orders")
-        #expect(instance.plan == "integration-flow")
+        #expect(instance.plan == .integrationFlow)
         #expect(instance.roles == ["ESBMessaging.send"])
-        #expect(instance.grantTypes == ["client_credentials"])
+        #expect(instance.grantTypes == [.clientCredentials])
         #expect(instance.flows == ["*"])
         #expect(instance.tokenTTL == 3600)
-        #expect(instance.tokenFormat == "jwt")
-        #expect(instance.status == "active")
+        #expect(instance.tokenFormat == .jwt)
+        #expect(instance.status == .active)
         #expect(instance.clientID == key.clientID)
         #expect(key.tokenURL == "http://127.0.0.1:8080/oauth/token")
 
@@ -159,7 +159,7 @@ struct InstanceLifecycleTests {
         let updated = try fixture.vault.updateInstance(named: "acme", changes)
         #expect(updated.flows == ["products/details"])
         #expect(updated.tokenTTL == 600)
-        #expect(updated.grantTypes == ["client_credentials", "password"])
+        #expect(updated.grantTypes == [.clientCredentials, .password])
         #expect(try fixture.auditEvents().last?.reason == "-flow orders/*; +flow products/details; +grant type password; token_ttl 600")
     }
 
@@ -177,7 +177,7 @@ struct InstanceLifecycleTests {
         for changes in [removeMissing, wrongPlan, lastRole, nothing, InstanceChanges()] {
             #expect(throws: VaultError.self) { try fixture.vault.updateInstance(named: "acme", changes) }
         }
-        #expect(try fixture.vault.instance(named: "acme").plan == "integration-flow")
+        #expect(try fixture.vault.instance(named: "acme").plan == .integrationFlow)
         #expect(throws: VaultError.self) { try fixture.vault.updateInstance(named: "nope", lastRole) }
     }
 

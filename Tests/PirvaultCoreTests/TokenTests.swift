@@ -224,7 +224,7 @@ struct TokenVerifyTests {
             try fixture.issue(client)
         } throws: { ($0 as? TokenError)?.reason == "instance is revoked" }
         let reopened = try fixture.reopen()
-        #expect(try reopened.instance(named: "acme").status == "revoked")
+        #expect(try reopened.instance(named: "acme").status == .revoked)
         #expect(throws: VaultError.self) { try fixture.vault.revokeCredentials(named: "acme") }
         #expect(throws: VaultError.self) { try fixture.vault.rotateCredentials(named: "acme") }
     }

@@ -19,10 +19,10 @@ struct StoreUnderTest {
 
     func instance(_ name: String, customer: String = "ACME", ttl: Int = 600) -> InstanceRecord {
         InstanceRecord(
-            name: name, customer: customer, clientID: "sb-\(name)", plan: "api", roles: ["r1", "r2"],
-            grantTypes: ["client_credentials"], redirectURIs: [], flows: ["/flow/*"], tokenTTL: ttl, tokenFormat: "jwt",
+            name: name, customer: customer, clientID: "sb-\(name)", plan: .api, roles: ["r1", "r2"],
+            grantTypes: [.clientCredentials], redirectURIs: [], flows: ["/flow/*"], tokenTTL: ttl, tokenFormat: .jwt,
             url: "https://\(name).example", tokenURL: "https://\(name).example/oauth/token", origin: "generated",
-            status: "active", createdAt: "2026-11-21T00:00:00.000000Z", updatedAt: "2026-11-21T00:00:00.000000Z")
+            status: .active, createdAt: "2026-11-21T00:00:00.000000Z", updatedAt: "2026-11-21T00:00:00.000000Z")
     }
 
     /// Inserts an instance whose sealed data key names its row id.
@@ -174,11 +174,11 @@ struct StoreConformanceTests {
         #expect(try store.sealedDataKeys().allSatisfy { $0.sealed == Array("key-of-\($0.instanceID)".utf8) })
 
         var changed = expected
-        changed.plan = "standard"
+        changed.plan = .integrationFlow
         changed.roles = ["only"]
         changed.flows = []
         changed.tokenTTL = 7200
-        changed.status = "revoked"
+        changed.status = .revoked
         changed.credentialGeneration = 3
         changed.updatedAt = "2026-11-22T00:00:00.000000Z"
         try store.write {
@@ -188,6 +188,18 @@ struct StoreConformanceTests {
         changed.sealedDataKey = [1, 2, 3]
         #expect(try store.instance(id: id) == changed)
         #expect(try store.maximumTokenTTL() == 7200)
+    }
+
+    /// Plan and grant types are decoded where rows are read: a value no
+    /// pirvault writes is a store error, never a crash. (Token format and
+    /// status cannot be altered so: the schema CHECKs them.)
+    @Test(arguments: Backend.allCases, ["plan = 'standard'", "grant_types = '[\"client_credentials\",\"implicit\"]'"])
+    func unknownStoredKindsAreCorruption(_ backend: Backend, assignment: String) throws {
+        let subject = try StoreUnderTest(backend)
+        try subject.insert(subject.instance("odd"))
+        try backend.execute("UPDATE instances SET \(assignment) WHERE name = 'odd'", at: subject.location)
+        #expect(throws: StoreError.self) { try subject.store.instance(named: "odd") }
+        #expect(throws: StoreError.self) { try subject.names() }
     }
 
     @Test(arguments: Backend.allCases)
@@ -508,9 +520,9 @@ private final class Writers: @unchecked Sendable {
 extension StoreUnderTest {
     static func insertAnyInstance(into store: any VaultStore) throws -> Int64 {
         let record = InstanceRecord(
-            name: "any", customer: "any", clientID: "sb-any", plan: "api", roles: [], grantTypes: [], redirectURIs: [],
-            flows: [], tokenTTL: 60, tokenFormat: "opaque", url: "u", tokenURL: "t", origin: "generated",
-            status: "active", createdAt: "c", updatedAt: "u")
+            name: "any", customer: "any", clientID: "sb-any", plan: .api, roles: [], grantTypes: [], redirectURIs: [],
+            flows: [], tokenTTL: 60, tokenFormat: .opaque, url: "u", tokenURL: "t", origin: "generated",
+            status: .active, createdAt: "c", updatedAt: "u")
         return try store.write { try store.insertInstance(record) { _ in [1] } }
     }
 }

@@ -16,11 +16,15 @@ extension PostgresStore {
             }
             return values
         }
+        let name = try row.string(1)
         return InstanceRecord(
-            id: try row.int(0), name: try row.string(1), customer: try row.string(2), clientID: try row.string(3),
-            plan: try row.string(4), roles: try list(5), grantTypes: try list(6), redirectURIs: try list(7),
-            flows: try list(8), tokenTTL: Int(try row.int(9)), tokenFormat: try row.string(10), url: try row.string(11),
-            tokenURL: try row.string(12), origin: try row.string(13), status: try row.string(14),
+            id: try row.int(0), name: name, customer: try row.string(2), clientID: try row.string(3),
+            plan: try .stored(try row.string(4), column: "plan", instance: name), roles: try list(5),
+            grantTypes: try list(6).map { try .stored($0, column: "grant type", instance: name) },
+            redirectURIs: try list(7), flows: try list(8), tokenTTL: Int(try row.int(9)),
+            tokenFormat: try .stored(try row.string(10), column: "token format", instance: name),
+            url: try row.string(11), tokenURL: try row.string(12), origin: try row.string(13),
+            status: try .stored(try row.string(14), column: "status", instance: name),
             credentialGeneration: try row.int(15), sealedDataKey: try row.blob(16) ?? [], createdAt: try row.string(17),
             updatedAt: try row.string(18))
     }
@@ -46,10 +50,10 @@ extension PostgresStore {
             INSERT INTO instances (name, customer_id, clientid, plan, roles, grant_types, redirect_uris, flows,
                 token_ttl, token_format, url, tokenurl, origin, status, credential_generation, sealed_data_key,
                 created_at, updated_at)
-            SELECT \(record.name), c.id, \(record.clientID), \(record.plan), \(Self.json(record.roles)),
-                \(Self.json(record.grantTypes)), \(Self.json(record.redirectURIs)), \(Self.json(record.flows)),
-                \(Int64(record.tokenTTL)), \(record.tokenFormat), \(record.url), \(record.tokenURL), \(record.origin),
-                \(record.status), \(record.credentialGeneration), '', \(record.createdAt), \(record.updatedAt)
+            SELECT \(record.name), c.id, \(record.clientID), \(record.plan.rawValue), \(Self.json(record.roles)),
+                \(Self.json(record.grantTypes.map(\.rawValue))), \(Self.json(record.redirectURIs)), \(Self.json(record.flows)),
+                \(Int64(record.tokenTTL)), \(record.tokenFormat.rawValue), \(record.url), \(record.tokenURL), \(record.origin),
+                \(record.status.rawValue), \(record.credentialGeneration), '', \(record.createdAt), \(record.updatedAt)
             FROM customers c WHERE c.name = \(record.customer)
             RETURNING id
             """, sealing: "instances.sealed_data_key", with: sealDataKey)
@@ -75,11 +79,11 @@ extension PostgresStore {
     public func updateInstance(_ record: InstanceRecord) throws {
         try session.run(
             """
-            UPDATE instances SET plan = \(record.plan), roles = \(Self.json(record.roles)),
-                grant_types = \(Self.json(record.grantTypes)), redirect_uris = \(Self.json(record.redirectURIs)),
+            UPDATE instances SET plan = \(record.plan.rawValue), roles = \(Self.json(record.roles)),
+                grant_types = \(Self.json(record.grantTypes.map(\.rawValue))), redirect_uris = \(Self.json(record.redirectURIs)),
                 flows = \(Self.json(record.flows)), token_ttl = \(Int64(record.tokenTTL)),
-                token_format = \(record.tokenFormat), url = \(record.url), tokenurl = \(record.tokenURL),
-                status = \(record.status), credential_generation = \(record.credentialGeneration),
+                token_format = \(record.tokenFormat.rawValue), url = \(record.url), tokenurl = \(record.tokenURL),
+                status = \(record.status.rawValue), credential_generation = \(record.credentialGeneration),
                 updated_at = \(record.updatedAt)
             WHERE id = \(record.id)
             """)

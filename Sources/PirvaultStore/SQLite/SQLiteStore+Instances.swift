@@ -15,11 +15,15 @@ extension SQLiteStore {
             }
             return values
         }
+        let name = row.string(1)
         return InstanceRecord(
-            id: row.int(0), name: row.string(1), customer: row.string(2), clientID: row.string(3),
-            plan: row.string(4), roles: try list(5), grantTypes: try list(6), redirectURIs: try list(7),
-            flows: try list(8), tokenTTL: Int(row.int(9)), tokenFormat: row.string(10), url: row.string(11),
-            tokenURL: row.string(12), origin: row.string(13), status: row.string(14),
+            id: row.int(0), name: name, customer: row.string(2), clientID: row.string(3),
+            plan: try .stored(row.string(4), column: "plan", instance: name), roles: try list(5),
+            grantTypes: try list(6).map { try .stored($0, column: "grant type", instance: name) },
+            redirectURIs: try list(7), flows: try list(8), tokenTTL: Int(row.int(9)),
+            tokenFormat: try .stored(row.string(10), column: "token format", instance: name), url: row.string(11),
+            tokenURL: row.string(12), origin: row.string(13),
+            status: try .stored(row.string(14), column: "status", instance: name),
             credentialGeneration: row.int(15), sealedDataKey: row.blob(16) ?? [], createdAt: row.string(17),
             updatedAt: row.string(18))
     }
@@ -50,10 +54,10 @@ extension SQLiteStore {
                 created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'', ?, ?)
             """,
-            [.text(record.name), .integer(customerID), .text(record.clientID), .text(record.plan),
-             Self.json(record.roles), Self.json(record.grantTypes), Self.json(record.redirectURIs),
-             Self.json(record.flows), .integer(Int64(record.tokenTTL)), .text(record.tokenFormat),
-             .text(record.url), .text(record.tokenURL), .text(record.origin), .text(record.status),
+            [.text(record.name), .integer(customerID), .text(record.clientID), .text(record.plan.rawValue),
+             Self.json(record.roles), Self.json(record.grantTypes.map(\.rawValue)), Self.json(record.redirectURIs),
+             Self.json(record.flows), .integer(Int64(record.tokenTTL)), .text(record.tokenFormat.rawValue),
+             .text(record.url), .text(record.tokenURL), .text(record.origin), .text(record.status.rawValue),
              .integer(record.credentialGeneration), .text(record.createdAt), .text(record.updatedAt)])
         let id = db.lastInsertRowID
         try db.run("UPDATE instances SET sealed_data_key = ? WHERE id = ?", [.blob(sealDataKey(id)), .integer(id)])
@@ -104,9 +108,9 @@ extension SQLiteStore {
                 token_format = ?, url = ?, tokenurl = ?, status = ?, credential_generation = ?, updated_at = ?
             WHERE id = ?
             """,
-            [.text(record.plan), Self.json(record.roles), Self.json(record.grantTypes),
+            [.text(record.plan.rawValue), Self.json(record.roles), Self.json(record.grantTypes.map(\.rawValue)),
              Self.json(record.redirectURIs), Self.json(record.flows), .integer(Int64(record.tokenTTL)),
-             .text(record.tokenFormat), .text(record.url), .text(record.tokenURL), .text(record.status),
+             .text(record.tokenFormat.rawValue), .text(record.url), .text(record.tokenURL), .text(record.status.rawValue),
              .integer(record.credentialGeneration), .text(record.updatedAt), .integer(record.id)])
     }
 
