@@ -64,7 +64,7 @@ struct Serve: AsyncParsableCommand {
             try await app.runService()
         } catch {
             server.shutdown()
-            throw VaultError.invalidInput("cannot serve on \(listen): \(error)")
+            throw VaultError.io("cannot serve on \(listen): \(error); choose a free address with --listen or PIRVAULT_LISTEN")
         }
         server.shutdown()
     }
