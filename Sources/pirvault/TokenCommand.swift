@@ -56,7 +56,8 @@ struct TokenVerify: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var issuer: IssuerOption
     @Argument(help: "The token, or - (or nothing) to read it from stdin.") var token: String?
-    @Option(help: "A flow path such as /http/products/details.") var flow: String?
+    @Option(help: "A flow path the token must be allowed to call: /http/products/details, or products/details relative to /http/.")
+    var flow: String?
     @Flag(help: "Print {active, reason, client_id, customer, instance, scope, exp, jti}.") var json = false
 
     func run() throws {
