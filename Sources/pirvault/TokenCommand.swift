@@ -8,15 +8,15 @@ struct TokenCommand: ParsableCommand {
         subcommands: [TokenIssue.self, TokenVerify.self, TokenRevoke.self])
 }
 
-/// The public base URL tokens name as their issuer.
+/// The public base URL tokens name as their issuer, resolved as `serve` resolves it.
 struct IssuerOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Public base URL of the token issuer (env PIRVAULT_ISSUER; default \(TokenAuthority.defaultIssuer)).", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Public base URL of the token issuer, as 'serve' names it (env PIRVAULT_ISSUER; default http://<listen address>, from PIRVAULT_LISTEN or \(ServerAddress.defaultListen)).",
+            valueName: "url"))
     var issuer: String?
 
-    var value: String {
-        let url = issuer ?? ProcessInfo.processInfo.environment["PIRVAULT_ISSUER"] ?? TokenAuthority.defaultIssuer
-        return url.hasSuffix("/") ? String(url.dropLast()) : url
-    }
+    var value: String { ServerAddress.issuer(issuer, listen: ServerAddress.listen(nil)) }
 }
 
 /// A token from the argument, or from stdin when it is "-" or absent.
