@@ -34,13 +34,14 @@ struct TokenIssue: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var issuer: IssuerOption
     @Option(name: .customLong("client-id"), help: "The client id (clientid of the service key).") var clientID: String
-    @Option(name: .customLong("scope"), help: "A role or <xsappname>.<role>; repeat for several (default: all roles).")
+    @Option(
+        name: .customLong("scope"), help: "A role or <xsappname>.<role>; repeat for several (default: all roles).",
+        completion: .roles)
     var scopes: [String] = []
-    @Option(help: "jwt or opaque (default: the instance's token format).") var format: String?
+    @Option(help: "The kind of token (default: the instance's token format).") var format: TokenFormat?
     @Flag(help: "Print the token endpoint's JSON response.") var json = false
 
     func run() throws {
-        let format = try format.map(TokenFormat.init(parsing:))
         let secret = try Input.secretFromStdin(what: "the client secret")
         let token = try vault.openVault().issueToken(
             TokenRequest(clientID: clientID, secret: secret, scopes: scopes, format: format), issuer: issuer.value)
