@@ -32,14 +32,28 @@ struct InstanceCreate: ParsableCommand {
     @OptionGroup var secret: SecretOptions
     @Option(help: "The service URL written into the service key.") var url: String?
     @Option(help: "The token URL written into the service key (default <url>/oauth/token).") var tokenURL: String?
+    @Option(
+        help: ArgumentHelp(
+            "Instance parameters JSON as the cloud cockpit and 'cf create-service -c' take it: {\"roles\": [...], \"grant-types\": [...], \"redirect-uris\": [...]}, or - for stdin. Checked like the flags; a list given here and with its flag too is refused.",
+            valueName: "file"),
+        completion: .file(extensions: ["json"]))
+    var parameters: String?
+
+    func validate() throws {
+        if parameters == "-" && secret.secretStdin {
+            throw ValidationError("--parameters - and --secret-stdin both read stdin; put the parameters in a file")
+        }
+    }
 
     func run() throws {
+        let instanceParameters = try parameters.map(Input.instanceParameters(path:))
         let secret = try secret.source()
-        let spec = InstanceSpec(
+        var spec = InstanceSpec(
             name: name, customer: customer, plan: plan, roles: roles.isEmpty ? nil : roles,
             grantTypes: grantTypes.isEmpty ? nil : grantTypes, redirectURIs: redirectURIs,
             flows: flows.isEmpty ? nil : flows, tokenTTL: tokenTTL, tokenFormat: tokenFormat, secret: secret, url: url,
             tokenURL: tokenURL)
+        try instanceParameters?.apply(to: &spec)
         let key = try vault.openVault().createInstance(spec)
         Output.line(key.json)
     }
@@ -135,6 +149,12 @@ struct InstanceUpdate: ParsableCommand {
     @Option(help: "The kind of access token the instance receives from now on.") var tokenFormat: TokenFormat?
     @Option(help: "The service URL written into the service key.") var url: String?
     @Option(help: "The token URL written into the service key.") var tokenURL: String?
+    @Option(
+        help: ArgumentHelp(
+            "Instance parameters JSON as 'cf update-service -c' takes it: {\"roles\": [...], \"grant-types\": [...], \"redirect-uris\": [...]}, or - for stdin. Each list given replaces the instance's; adding to or removing from that same list with flags too is refused.",
+            valueName: "file"),
+        completion: .file(extensions: ["json"]))
+    var parameters: String?
     @Flag(help: "Print the updated instance as JSON.") var json = false
 
     func run() throws {
@@ -152,6 +172,7 @@ struct InstanceUpdate: ParsableCommand {
         changes.tokenFormat = tokenFormat
         changes.url = url
         changes.tokenURL = tokenURL
+        try parameters.map(Input.instanceParameters(path:))?.apply(to: &changes)
         let updated = try vault.openVault().updateInstance(named: name, changes)
         if json { Output.json(updated.jsonObject) } else { Output.line("updated instance \(updated.name)") }
     }

@@ -26,7 +26,8 @@ struct HelpTests {
     /// Options that name files (the vault options appear on every command that opens the vault).
     static let fileOptions: [([String], String)] = [
         (["instance", "list"], "--vault"), (["instance", "list"], "--key-file"),
-        (["instance", "list"], "--passphrase-file"), (["instance", "import"], "<file>"),
+        (["instance", "list"], "--passphrase-file"), (["instance", "create"], "--parameters"),
+        (["instance", "update"], "--parameters"), (["instance", "import"], "<file>"),
         (["audit", "export"], "--output"), (["audit", "report"], "--output"), (["audit", "verify"], "--export"),
         (["audit", "verify"], "--public-key"), (["keys", "change-passphrase"], "--new-key-file"),
         (["keys", "change-passphrase"], "--new-passphrase-file"),
