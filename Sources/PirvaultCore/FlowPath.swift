@@ -21,6 +21,14 @@ public struct FlowPath: Sendable, Equatable {
         self.segments = segments
     }
 
+    /// The full gateway path for a flow path a user typed: DESIGN §2 lets
+    /// `/http/products/details` and `products/details` mean the same wherever
+    /// one flow path is taken (`token verify --flow`, `audit … --flow`). Only
+    /// the spelling is completed here; `init` still checks the result.
+    public static func gatewayPath(userInput text: String) -> String {
+        text.hasPrefix("/") ? text : "/http/" + text
+    }
+
     static func percentDecode(_ text: Substring) -> String? {
         guard text.contains("%") else { return String(text) }
         var bytes: [UInt8] = []

@@ -36,8 +36,13 @@ public struct InstanceSpec: Sendable {
     }
 }
 
-/// What `instance update` changes. Empty lists and nil fields change nothing.
+/// What `instance update` changes. Empty lists and nil fields change nothing;
+/// `roles`, `grantTypes` and `redirectURIs` replace the instance's whole list
+/// (as instance parameters do).
 public struct InstanceChanges: Sendable {
+    public var roles: [String]?
+    public var grantTypes: [GrantType]?
+    public var redirectURIs: [String]?
     public var addRoles: [String] = []
     public var removeRoles: [String] = []
     public var addFlows: [String] = []
@@ -55,7 +60,7 @@ public struct InstanceChanges: Sendable {
     public init() {}
 
     public var isEmpty: Bool {
-        addRoles.isEmpty && removeRoles.isEmpty && addFlows.isEmpty && removeFlows.isEmpty && addGrantTypes.isEmpty
+        roles == nil && grantTypes == nil && redirectURIs == nil && addRoles.isEmpty && removeRoles.isEmpty && addFlows.isEmpty && removeFlows.isEmpty && addGrantTypes.isEmpty
             && removeGrantTypes.isEmpty && addRedirectURIs.isEmpty && removeRedirectURIs.isEmpty && plan == nil
             && tokenTTL == nil && tokenFormat == nil && url == nil && tokenURL == nil
     }
@@ -77,6 +82,10 @@ struct InstanceSettings {
         try plan.validate(roles: roles)
         guard !grantTypes.isEmpty else {
             throw VaultError.invalidInput("an instance needs at least one grant type (client_credentials is the usual one)")
+        }
+        if plan == .api && grantTypes.contains(.password) {
+            throw VaultError.invalidInput(
+                "plan api instances cannot use the password grant type (it lets a client call integration flows with its secret); drop it or use plan integration-flow")
         }
         let wantsCode = grantTypes.contains(.authorizationCode)
         if wantsCode && redirectURIs.isEmpty {

@@ -3,14 +3,6 @@ import PirvaultStore
 /// A service plan sets the roles an instance may hold and its default token
 /// lifetime. The enums themselves live in PirvaultStore, so records carry them.
 extension Plan {
-    public init(parsing text: String) throws {
-        guard let plan = Plan(rawValue: text) else {
-            throw VaultError.invalidInput(
-                "unknown plan '\(text)'; use one of: \(Plan.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self = plan
-    }
-
     public var defaultRoles: [String] {
         switch self {
         case .integrationFlow: return ["ESBMessaging.send"]
@@ -72,14 +64,5 @@ extension GrantType {
                 "unknown grant type '\(Validation.printable(text))'; use one of: \(GrantType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self = grant
-    }
-}
-
-extension TokenFormat {
-    public init(parsing text: String) throws {
-        guard let format = TokenFormat(rawValue: text) else {
-            throw VaultError.invalidInput("unknown token format '\(Validation.printable(text))'; use jwt or opaque")
-        }
-        self = format
     }
 }

@@ -19,13 +19,13 @@ public enum KeyFile {
             if errno == EEXIST {
                 throw VaultError.conflict("key file \(path) already exists; refusing to overwrite it — choose another path")
             }
-            throw VaultError.invalidInput("cannot create key file \(path): \(String(cString: strerror(errno)))")
+            throw VaultError.io("cannot create key file \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         let written = key.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == length, fsync(fd) == 0 else {
             unlink(path)
-            throw VaultError.invalidInput("cannot write key file \(path): \(String(cString: strerror(errno)))")
+            throw VaultError.io("cannot write key file \(path): \(String(cString: strerror(errno)))")
         }
         return key
     }

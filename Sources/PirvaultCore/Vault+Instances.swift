@@ -192,10 +192,18 @@ extension Vault {
                     summary.append("+\(what) \(item)")
                 }
             }
+            func replace<Item: CustomStringConvertible & Equatable>(_ list: inout [Item], with items: [Item]?, what: String) {
+                guard let items, Validation.appendingUnique([], items) != list else { return }
+                list = Validation.appendingUnique([], items)
+                summary.append("\(what) \(list.map(\.description).joined(separator: ","))")
+            }
             if let plan = changes.plan, plan != settings.plan {
                 settings.plan = plan
                 summary.append("plan \(plan.rawValue)")
             }
+            replace(&settings.roles, with: changes.roles, what: "roles")
+            replace(&settings.grantTypes, with: changes.grantTypes, what: "grant types")
+            replace(&settings.redirectURIs, with: changes.redirectURIs, what: "redirect URIs")
             try remove(changes.removeRoles, from: &settings.roles, what: "role")
             add(changes.addRoles, to: &settings.roles, what: "role")
             try remove(removeFlows, from: &settings.flows, what: "flow")

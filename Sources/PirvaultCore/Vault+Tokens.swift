@@ -60,9 +60,11 @@ extension Vault {
         try storeOperation { try authority.decide(token: token, flow: flow, state: StoreAuthorizationState(store: store, now: now), now: now) }
     }
 
-    /// The shared authorization decision for `token` (and `flow`), audited as `token.verify`.
+    /// The shared authorization decision for `token` (and `flow`, in either
+    /// spelling of `FlowPath.gatewayPath(userInput:)`), audited as `token.verify`.
     public func verifyToken(_ token: String, flow: String?, issuer: String = TokenAuthority.defaultIssuer) throws -> AccessDecision {
         let authority = tokenAuthority(issuer: issuer)
+        let flow = flow.map(FlowPath.gatewayPath(userInput:))
         return try write {
             let now = clock.now()
             let decision = try decide(token: token, flow: flow, authority: authority, at: now)

@@ -15,13 +15,16 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     case conflict(String)
     /// A copy was written but does not match its source (`vault copy`'s check).
     case copyMismatch(String)
+    /// Input or output failed: a file that cannot be created or written, a
+    /// port that cannot be bound (an operational failure: exit code 1).
+    case io(String)
     /// Anything from the storage layer.
     case store(StoreError)
 
     public var description: String {
         switch self {
         case .invalidInput(let message), .tampered(let message), .notFound(let message), .conflict(let message),
-            .copyMismatch(let message):
+            .copyMismatch(let message), .io(let message):
             return message
         case .unlockFailed(let path):
             return "cannot unlock the vault at \(path): wrong key file or passphrase (or its header was altered)"

@@ -20,14 +20,16 @@ struct AuditFilterOptions: ParsableArguments {
 
     @Option(help: "Only events of this customer.") var customer: String?
     @Option(name: .customLong("client-id"), help: "Only events of this client id.") var clientID: String?
-    @Option(help: "Only calls of this flow path (e.g. /http/products/details).") var flow: String?
+    @Option(help: "Only calls of this flow path: /http/products/details, or products/details relative to /http/.")
+    var flow: String?
     @Option(help: "Only events of this type (e.g. instance.create).") var event: String?
 
     func filter(now: Timestamp, limit: AuditLimitOption? = nil) throws -> AuditFilter {
         AuditFilter(
             since: try since.map { try TimeInput.timestamp(from: $0, now: now) },
             until: try until.map { try TimeInput.timestamp(from: $0, now: now) },
-            customer: customer, clientID: clientID, flow: flow, event: event, limit: limit?.limit)
+            customer: customer, clientID: clientID, flow: flow.map(FlowPath.gatewayPath(userInput:)), event: event,
+            limit: limit?.limit)
     }
 }
 

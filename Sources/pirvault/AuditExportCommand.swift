@@ -9,15 +9,13 @@ struct AuditExport: ParsableCommand {
         discussion: "Writes to stdout, or to --output FILE (written to a temporary file and renamed, so a failed export leaves nothing behind).")
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: "jsonl (events, proofs, checkpoint) or csv (for spreadsheets).") var format: String
+    @Option(help: "jsonl (events, proofs, checkpoint) or csv (for spreadsheets).") var format: AuditExportFormat
     @OptionGroup var filters: AuditFilterOptions
     @OptionGroup var limit: AuditLimitOption
-    @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file")) var output: String?
+    @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"), completion: .file())
+    var output: String?
 
     func run() throws {
-        guard let format = AuditExportFormat(rawValue: format) else {
-            throw VaultError.invalidInput("unknown export format '\(format)'; use jsonl or csv")
-        }
         let opened = try vault.openVault()
         let filter = try filters.filter(now: opened.clock.now(), limit: limit)
         let sink = try ExportSink(path: output)
@@ -109,8 +107,10 @@ struct AuditVerify: ParsableCommand {
         discussion: "With --export FILE --public-key FILE no vault is opened: the export is checked with the public key alone.")
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: ArgumentHelp("An export made with 'audit export --format jsonl'.", valueName: "file")) var export: String?
-    @Option(help: ArgumentHelp("File holding the verifier key from 'audit public-key'.", valueName: "file")) var publicKey: String?
+    @Option(help: ArgumentHelp("An export made with 'audit export --format jsonl'.", valueName: "file"), completion: .file())
+    var export: String?
+    @Option(help: ArgumentHelp("File holding the verifier key from 'audit public-key'.", valueName: "file"), completion: .file())
+    var publicKey: String?
 
     func validate() throws {
         if (export == nil) != (publicKey == nil) { throw ValidationError("--export and --public-key go together") }

@@ -13,7 +13,9 @@ struct AuditReportCommand: ParsableCommand {
 
     @OptionGroup var vault: VaultOptions
     @OptionGroup var filters: AuditFilterOptions
-    @Option(help: ArgumentHelp("The HTML file to write (mode 0600, via a temporary file renamed into place).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("The HTML file to write (mode 0600, via a temporary file renamed into place).", valueName: "file"),
+        completion: .file(extensions: ["html"]))
     var output: String
 
     func run() throws {

@@ -13,7 +13,7 @@ struct CredentialsRotate: ParsableCommand {
         abstract: "Give an instance a new secret and print its service key; the previous secret works until the grace period ends.")
 
     @OptionGroup var vault: VaultOptions
-    @Argument var name: String
+    @Argument(help: "The instance's name.") var name: String
     @Option(help: "How long the previous secret keeps working (e.g. 24h, 15m; 0s = stop at once). Default 24h.")
     var grace: String = "24h"
     @OptionGroup var secret: SecretOptions
@@ -29,7 +29,7 @@ struct CredentialsRevoke: ParsableCommand {
         commandName: "revoke", abstract: "Revoke an instance: all its secrets and tokens stop working now.")
 
     @OptionGroup var vault: VaultOptions
-    @Argument var name: String
+    @Argument(help: "The instance's name.") var name: String
 
     func run() throws {
         try vault.openVault().revokeCredentials(named: name)

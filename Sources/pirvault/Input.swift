@@ -80,14 +80,24 @@ enum Input {
 extension Input {
     /// A service key file's bytes (or stdin's, for "-"), refusing anything over the size limit.
     static func serviceKeyBytes(path: String) throws -> [UInt8] {
-        let limit = ServiceKey.maximumFileSize
+        try bytes(path: path, what: "service key file", limit: ServiceKey.maximumFileSize, limitText: "1 MiB (not a service key)")
+    }
+
+    /// The instance parameters JSON of `--parameters FILE|-`, parsed and checked.
+    static func instanceParameters(path: String) throws -> InstanceParameters {
+        try InstanceParameters(
+            parsing: bytes(path: path, what: "instance parameters file", limit: InstanceParameters.maximumSize, limitText: "64 KiB"))
+    }
+
+    /// A file's bytes (or stdin's, for "-"), refusing anything over `limit` bytes.
+    private static func bytes(path: String, what: String, limit: Int, limitText: String) throws -> [UInt8] {
         let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw VaultError.invalidInput("cannot open service key file \(path): \(String(cString: strerror(errno)))")
+            throw VaultError.invalidInput("cannot open \(what) \(path): \(String(cString: strerror(errno)))")
         }
         defer { if fd != STDIN_FILENO { close(fd) } }
         guard let data = readAll(fd, limit: limit) else {
-            throw VaultError.invalidInput("cannot read service key file \(path), or it is larger than 1 MiB (not a service key)")
+            throw VaultError.invalidInput("cannot read \(what) \(path), or it is larger than \(limitText)")
         }
         return data
     }

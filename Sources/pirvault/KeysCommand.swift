@@ -32,8 +32,10 @@ struct KeysChangePassphrase: ParsableCommand {
         abstract: "Re-wrap the vault key under a new passphrase or key file (nothing else is re-encrypted).")
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: ArgumentHelp("File whose first line is the new passphrase.", valueName: "file")) var newPassphraseFile: String?
-    @Option(help: ArgumentHelp("Use this key file from now on.", valueName: "file")) var newKeyFile: String?
+    @Option(help: ArgumentHelp("File whose first line is the new passphrase.", valueName: "file"), completion: .file())
+    var newPassphraseFile: String?
+    @Option(help: ArgumentHelp("Use this key file from now on.", valueName: "file"), completion: .file())
+    var newKeyFile: String?
     @Flag(help: "Create --new-key-file with 32 random bytes (mode 0600).") var generateKey = false
 
     func validate() throws {

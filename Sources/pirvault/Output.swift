@@ -24,7 +24,10 @@ enum Output {
             buffer.withUnsafeBytes { raw in
                 while offset < raw.count {
                     let n = Foundation.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                    guard n > 0 else { if errno == EINTR { continue } else { Foundation.exit(1) } }
+                    guard n > 0 else {
+                        if errno == EINTR { continue }
+                        Output.fail("cannot write to standard output: \(String(cString: strerror(errno)))", code: 1)
+                    }
                     offset += n
                 }
             }

@@ -38,8 +38,10 @@ enum Main {
         }
     }
 
-    /// One line on stderr and the exit code of the README's Command reference: 1 for operational
-    /// failures, 2 for usage errors (argument-parser's own would be 64).
+    /// One line on stderr and the exit code of the README's Command reference: 2 only for a
+    /// usage error the user fixes by changing the command line (argument-parser's
+    /// own would be 64); 1 for operational failures, I/O failures and anything
+    /// unexpected.
     static func exit(reporting error: Error) -> Never {
         switch error {
         case let error as VaultError:
@@ -48,15 +50,26 @@ enum Main {
             Output.fail(error.description, code: 1)
         case let error as VaultLocationError:
             Output.fail(error.description, code: 2)
+        case let error as StoreError:
+            Output.fail(error.description, code: 1)
         case let error as OutputFileError:
             Output.fail(error.description, code: 1)
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:
-            let code = Pirvault.exitCode(for: error)
-            if code == .success { Pirvault.exit(withError: error) }  // --help, --version
-            let message = Pirvault.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-            Output.fail("\(message) (see 'pirvault help')", code: 2)
+            switch Pirvault.exitCode(for: error) {
+            case .success:
+                Pirvault.exit(withError: error)  // --help, --version
+            case .validationFailure:
+                Output.fail("\(firstLine(Pirvault.message(for: error)) ?? "invalid usage") (see 'pirvault help')", code: 2)
+            default:
+                let detail = firstLine(Pirvault.message(for: error)) ?? String(describing: type(of: error))
+                Output.fail("unexpected error (\(detail)); retry, and if it persists report it with the command you ran", code: 1)
+            }
         }
+    }
+
+    private static func firstLine(_ text: String) -> String? {
+        text.split(separator: "\n").first.map(String.init)
     }
 }

@@ -15,10 +15,19 @@ struct Serve: AsyncParsableCommand {
             """)
 
     @OptionGroup var vault: VaultOptions
-    @Option(help: ArgumentHelp("Address to listen on (port 0 picks a free one).", valueName: "host:port"))
-    var listen = "127.0.0.1:8080"
-    @Option(help: ArgumentHelp("Public base URL named in tokens and metadata (default http://<listen>).", valueName: "url"))
-    var issuer: String?
+    @Option(
+        name: .customLong("listen"),
+        help: ArgumentHelp(
+            "Address to listen on (env PIRVAULT_LISTEN; default \(ServerAddress.defaultListen); port 0 picks a free one).",
+            valueName: "host:port"))
+    var listenOption: String?
+    @Option(
+        name: .customLong("issuer"),
+        help: ArgumentHelp(
+            "Public base URL named in tokens and metadata (env PIRVAULT_ISSUER; default http://<listen>).", valueName: "url"))
+    var issuerOption: String?
+
+    var listen: String { ServerAddress.listen(listenOption) }
     @Option(help: ArgumentHelp("Forward allowed flow calls to this base URL (path and query appended).", valueName: "url"))
     var upstream: String?
     @Option(help: ArgumentHelp("An imported instance whose service key authenticates the gateway upstream (client_credentials, cached).", valueName: "name"))
@@ -27,7 +36,7 @@ struct Serve: AsyncParsableCommand {
     func parsedListen() throws -> (host: String, port: Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
             (0...65535).contains(port), colon > listen.startIndex
-        else { throw ValidationError("--listen must be host:port, such as 127.0.0.1:8080") }
+        else { throw ValidationError("--listen (or PIRVAULT_LISTEN) must be host:port, such as 127.0.0.1:8080") }
         return (String(listen[..<colon]), port)
     }
 
@@ -38,8 +47,8 @@ struct Serve: AsyncParsableCommand {
         if let upstream, URL(string: upstream)?.scheme.map({ ["http", "https"].contains($0) }) != true {
             throw ValidationError("--upstream must be an http or https URL")
         }
-        if try parsedListen().port == 0 && issuer == nil {
-            throw ValidationError("with port 0 the issuer URL is not known in advance; give --issuer too")
+        if try parsedListen().port == 0 && ServerAddress.explicitIssuer(issuerOption) == nil {
+            throw ValidationError("with port 0 the issuer URL is not known in advance; give --issuer (or PIRVAULT_ISSUER) too")
         }
     }
 
@@ -48,7 +57,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "pirvault")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let opened = try vault.openVault()
-        var configuration = ServerConfiguration(issuer: issuer.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(listen)")
+        var configuration = ServerConfiguration(issuer: ServerAddress.issuer(issuerOption, listen: listen))
         configuration.host = host
         configuration.port = port
         if let upstream {
@@ -68,7 +77,7 @@ struct Serve: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
-            throw VaultError.invalidInput("cannot serve on \(listen): \(error)")
+            throw VaultError.io("cannot serve on \(listen): \(error); choose a free address with --listen or PIRVAULT_LISTEN")
         }
     }
 }

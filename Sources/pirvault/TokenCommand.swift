@@ -8,15 +8,15 @@ struct TokenCommand: ParsableCommand {
         subcommands: [TokenIssue.self, TokenVerify.self, TokenRevoke.self])
 }
 
-/// The public base URL tokens name as their issuer.
+/// The public base URL tokens name as their issuer, resolved as `serve` resolves it.
 struct IssuerOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Public base URL of the token issuer (env PIRVAULT_ISSUER; default \(TokenAuthority.defaultIssuer)).", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "Public base URL of the token issuer, as 'serve' names it (env PIRVAULT_ISSUER; default http://<listen address>, from PIRVAULT_LISTEN or \(ServerAddress.defaultListen)).",
+            valueName: "url"))
     var issuer: String?
 
-    var value: String {
-        let url = issuer ?? ProcessInfo.processInfo.environment["PIRVAULT_ISSUER"] ?? TokenAuthority.defaultIssuer
-        return url.hasSuffix("/") ? String(url.dropLast()) : url
-    }
+    var value: String { ServerAddress.issuer(issuer, listen: ServerAddress.listen(nil)) }
 }
 
 /// A token from the argument, or from stdin when it is "-" or absent.
@@ -34,13 +34,14 @@ struct TokenIssue: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var issuer: IssuerOption
     @Option(name: .customLong("client-id"), help: "The client id (clientid of the service key).") var clientID: String
-    @Option(name: .customLong("scope"), help: "A role or <xsappname>.<role>; repeat for several (default: all roles).")
+    @Option(
+        name: .customLong("scope"), help: "A role or <xsappname>.<role>; repeat for several (default: all roles).",
+        completion: .roles)
     var scopes: [String] = []
-    @Option(help: "jwt or opaque (default: the instance's token format).") var format: String?
+    @Option(help: "The kind of token (default: the instance's token format).") var format: TokenFormat?
     @Flag(help: "Print the token endpoint's JSON response.") var json = false
 
     func run() throws {
-        let format = try format.map(TokenFormat.init(parsing:))
         let secret = try Input.secretFromStdin(what: "the client secret")
         let token = try vault.openVault().issueToken(
             TokenRequest(clientID: clientID, secret: secret, scopes: scopes, format: format), issuer: issuer.value)
@@ -56,7 +57,8 @@ struct TokenVerify: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @OptionGroup var issuer: IssuerOption
     @Argument(help: "The token, or - (or nothing) to read it from stdin.") var token: String?
-    @Option(help: "A flow path such as /http/products/details.") var flow: String?
+    @Option(help: "A flow path the token must be allowed to call: /http/products/details, or products/details relative to /http/.")
+    var flow: String?
     @Flag(help: "Print {active, reason, client_id, customer, instance, scope, exp, jti}.") var json = false
 
     func run() throws {

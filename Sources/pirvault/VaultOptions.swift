@@ -4,13 +4,21 @@ import PirvaultCore
 
 /// The options every command that opens the vault shares.
 struct VaultOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Vault file (env PIRVAULT_PATH).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Vault file, or postgres://USER@HOST:PORT/DB (env PIRVAULT_PATH; default ./pirvault.db).", valueName: "path"),
+        completion: .file())
     var vault: String?
 
-    @Option(name: .long, help: ArgumentHelp("32-byte key file that unlocks the vault (env PIRVAULT_KEY_FILE).", valueName: "file"))
+    @Option(
+        name: .long, help: ArgumentHelp("32-byte key file that unlocks the vault (env PIRVAULT_KEY_FILE).", valueName: "file"),
+        completion: .file())
     var keyFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("File whose first line is the passphrase.", valueName: "file"))
+    @Option(
+        name: .long, help: ArgumentHelp("File whose first line is the passphrase (else env PIRVAULT_PASSPHRASE, or a prompt).", valueName: "file"),
+        completion: .file())
     var passphraseFile: String?
 
     private var environment: [String: String] { ProcessInfo.processInfo.environment }

@@ -114,9 +114,9 @@ struct EndToEndTests {
         #expect(cli.run("instance", "create", "dup", "--customer", "C").code == 0)
         let cases: [([String], Int32, String)] = [
             (["instance", "create", "dup", "--customer", "C"], 1, "already exists"),
-            (["instance", "create", "x", "--customer", "C", "--plan", "gold"], 2, "unknown plan"),
+            (["instance", "create", "x", "--customer", "C", "--plan", "gold"], 2, "'gold' is invalid for '--plan"),
             (["instance", "create", "x", "--customer", "C", "--role", "Admin"], 2, "unknown role"),
-            (["instance", "create", "x", "--customer", "C", "--grant-type", "implicit"], 2, "unknown grant type"),
+            (["instance", "create", "x", "--customer", "C", "--grant-type", "implicit"], 2, "'implicit' is invalid for '--grant-type"),
             (["instance", "create", "x", "--customer", "C", "--grant-type", "authorization_code"], 2, "redirect-uri"),
             (["instance", "create", "x", "--customer", "C", "--secret-length", "8"], 2, "out of range"),
             (["instance", "create", "x"], 2, "customer"),

@@ -14,10 +14,11 @@ struct ServeTests {
         let baseURL: String
         let output: String
 
-        /// `port` nil: a free one. The server's stdout and stderr go to
-        /// `serve.out` and `serve.err` in the CLI's folder (appended to, so a
-        /// restarted server's logs follow the previous one's).
-        init(cli: CLI, port: Int? = nil, extraArguments: [String] = []) throws {
+        /// `port` nil: a free one; `listenFlag` false: no `--listen`, so the
+        /// environment's PIRVAULT_LISTEN decides. The server's stdout and
+        /// stderr go to `serve.out` and `serve.err` in the CLI's folder
+        /// (appended to, so a restarted server's logs follow the previous one's).
+        init(cli: CLI, port: Int? = nil, listenFlag: Bool = true, extraArguments: [String] = []) throws {
             output = cli.directory + "/serve.out"
             let errors = cli.directory + "/serve.err"
             for path in [output, errors] where !FileManager.default.fileExists(atPath: path) {
@@ -25,7 +26,8 @@ struct ServeTests {
             }
             let start = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             process.executableURL = CLI.executable
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(try port ?? LoopbackPort.free())"] + extraArguments
+            let listen = listenFlag ? ["--listen", "127.0.0.1:\(try port ?? LoopbackPort.free())"] : []
+            process.arguments = ["serve"] + listen + extraArguments
             process.environment = cli.environment
             process.standardOutput = Self.appending(output)
             process.standardError = Self.appending(errors)

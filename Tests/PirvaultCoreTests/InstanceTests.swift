@@ -78,6 +78,7 @@ struct InstanceCreateTests {
         ("flow empty segment", InstanceSpec(name: "x", customer: "C", flows: ["a//b"])),
         ("flow with query", InstanceSpec(name: "x", customer: "C", flows: ["a?b=1"])),
         ("flows on api plan", InstanceSpec(name: "x", customer: "C", plan: .api, flows: ["*"])),
+        ("password grant on api plan", InstanceSpec(name: "x", customer: "C", plan: .api, grantTypes: [.clientCredentials, .password])),
         ("ttl too short", InstanceSpec(name: "x", customer: "C", tokenTTL: 59)),
         ("ttl too long", InstanceSpec(name: "x", customer: "C", tokenTTL: 86_401)),
         ("negative ttl", InstanceSpec(name: "x", customer: "C", tokenTTL: -1)),
