@@ -21,7 +21,7 @@ public struct FlowPath: Sendable, Equatable {
         self.segments = segments
     }
 
-    /// The full gateway path for a flow path a user typed: DESIGN §2 lets
+    /// The full gateway path for a flow path a user typed: the CLI lets
     /// `/http/products/details` and `products/details` mean the same wherever
     /// one flow path is taken (`token verify --flow`, `audit … --flow`). Only
     /// the spelling is completed here; `init` still checks the result.

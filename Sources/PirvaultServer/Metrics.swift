@@ -3,7 +3,7 @@ import Metrics
 import Prometheus
 import Synchronization
 
-/// The server's metrics (DESIGN §8), recorded through swift-metrics and
+/// The server's metrics (docs/server.md), recorded through swift-metrics and
 /// exposed by swift-prometheus at `GET /metrics`. Labels carry routes,
 /// statuses, customers, formats, outcomes and fixed reason codes: never a
 /// secret, a token or anything derived from one.

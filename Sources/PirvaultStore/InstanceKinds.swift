@@ -1,5 +1,5 @@
 /// The fixed-choice settings of an instance, as stored. Each raw value is the
-/// exact string of DESIGN §2 that the vault, service keys and JSON output
+/// exact string of the README's Command reference that the vault, service keys and JSON output
 /// carry; rows are decoded into these once, where they are read.
 
 /// A service plan of the Process Integration Runtime (its behaviour lives in

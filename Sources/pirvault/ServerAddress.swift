@@ -2,7 +2,7 @@ import Foundation
 
 /// Where `serve` listens and which issuer URL tokens name. `serve` and the
 /// token commands resolve both here, from the same options and environment
-/// (DESIGN §8), so a token the CLI issues verifies at a server started the
+/// (docs/http-api.md), so a token the CLI issues verifies at a server started the
 /// same way.
 enum ServerAddress {
     static let defaultListen = "127.0.0.1:8080"

@@ -2,7 +2,7 @@ import Foundation
 import PirvaultTestSupport
 import Testing
 
-/// DESIGN §2 and §8: 0 success; 1 an operational failure, an I/O failure or
+/// Exit codes (README, Command reference): 0 success; 1 an operational failure, an I/O failure or
 /// anything unexpected; 2 only a usage error the user fixes by changing the
 /// command line. Every failure is one line on stderr that says what to do.
 @Suite(.serialized) struct ExitCodeTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// DESIGN §2: where a command takes one flow path, `/http/products/details`
+/// Where a command takes one flow path (README, Command reference), `/http/products/details`
 /// and `products/details` mean the same.
 struct FlowSpellingTests {
     @Test func tokenVerifyTakesBothSpellings() throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// DESIGN §8: every argument and option has a help line; fixed-choice options
+/// Every argument and option has a help line; fixed-choice options
 /// list their values in --help and in shell completions; file options
 /// complete file names.
 struct HelpTests {

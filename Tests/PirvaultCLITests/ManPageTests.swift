@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// DESIGN §8: the man pages in docs/man/ come from the same definitions as
+/// The man pages in docs/man/ come from the same definitions as
 /// `--help` (scripts/make-man-pages.sh). This fails when a command, option or
 /// help line changed without regenerating them.
 struct ManPageTests {

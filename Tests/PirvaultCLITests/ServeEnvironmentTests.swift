@@ -2,7 +2,7 @@ import Foundation
 import PirvaultTestSupport
 import Testing
 
-/// DESIGN §8: `serve` reads PIRVAULT_ISSUER and PIRVAULT_LISTEN as the CLI
+/// `serve` reads PIRVAULT_ISSUER and PIRVAULT_LISTEN as the CLI
 /// does, so a token the CLI issues verifies at a server started the same way.
 @Suite(.serialized) struct ServeEnvironmentTests {
     @Test func aCLITokenVerifiesAtAServerStartedWithTheSameEnvironment() throws {
