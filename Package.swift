@@ -109,6 +109,7 @@ let package = Package(
             dependencies: [
                 "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "PirvaultFuzzRegressionTests", dependencies: ["PirvaultFuzzHarness"]),

@@ -6,6 +6,7 @@ import PirvaultCore
 import PirvaultCrypto
 import PirvaultHTTP
 import PirvaultJSON
+import ServiceLifecycle
 import Testing
 
 @testable import PirvaultServer
@@ -39,10 +40,38 @@ struct ServerFixture: Sendable {
         return (key.clientID, key.clientSecret)
     }
 
-    /// Runs `body` against the live server, then stops it and flushes the audit log.
-    func run<T>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-        let result = try await server.makeApplication().test(.live, body)
-        return result
+    /// Runs `body` against the live server on a free loopback port, then
+    /// stops it gracefully, which flushes the audit log.
+    ///
+    /// HummingbirdTesting's `.live` gives up on an answer after 20 s, measured
+    /// on Swift's cooperative pool. In `swift test` the long synchronous CLI
+    /// suites can hold both of that pool's threads (on 2 cores) for minutes,
+    /// so the server's tasks and that timer all wait, and the timer fires
+    /// the moment the pool frees, before the answer is read. The same client
+    /// with a timeout that only a hung server reaches waits instead.
+    func run<T: Sendable>(_ body: @Sendable (LiveClient) async throws -> T) async throws -> T {
+        let (ports, port) = AsyncStream<Int>.makeStream()
+        let group = ServiceGroup(
+            configuration: .init(services: [server.makeApplication { port.yield($0) }], logger: Logger(label: "test")))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            var iterator = ports.makeAsyncIterator()
+            guard let listening = await iterator.next() else { throw CancellationError() }
+            let client = TestClient(host: "127.0.0.1", port: listening, configuration: .init(timeout: .seconds(900)))
+            client.connect()
+            do {
+                let result = try await body(LiveClient(client: client))
+                try await client.shutdown()
+                await group.triggerGracefulShutdown()
+                try await tasks.next()
+                return result
+            } catch {
+                try? await client.shutdown()
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
     }
 
     func auditEvents() throws -> [AuditEvent] {
@@ -73,11 +102,29 @@ func bearer(_ token: String) -> HTTPFields {
     return headers
 }
 
-func json(_ response: TestResponse) throws -> JSONValue {
+/// A keep-alive HTTP/1.1 client of the server under test.
+struct LiveClient: Sendable {
+    let client: TestClient
+
+    struct Response: Sendable {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let body: ByteBuffer
+    }
+
+    func execute(uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> Response {
+        var headers = headers
+        headers[.connection] = "keep-alive"
+        let response = try await client.execute(TestClient.Request(uri, method: method, authority: "localhost", headers: headers, body: body))
+        return Response(status: response.head.status, headers: response.head.headerFields, body: response.body ?? ByteBuffer())
+    }
+}
+
+func json(_ response: LiveClient.Response) throws -> JSONValue {
     try JSONValue.parse(Array(response.body.readableBytesView))
 }
 
-extension TestClientProtocol {
+extension LiveClient {
     /// A token for `client` from POST /oauth/token (Basic, raw id).
     func token(_ client: (id: String, secret: String), scope: String? = nil) async throws -> String {
         let body = "grant_type=client_credentials" + (scope.map { "&scope=" + $0 } ?? "")
