@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph through postgres-nio; named here only for
+        // pirvault-bench's SHA-256 comparison (the vault hashes with libsodium).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -83,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "pirvault-bench",
-            dependencies: ["PirvaultCore", "PirvaultCrypto"],
+            dependencies: ["PirvaultCore", "PirvaultCrypto", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/pirvault-bench"
         ),
         // A throw-away PostgreSQL server (and a free loopback port) for the tests.
