@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        // Already in the graph through postgres-nio; named here only for
+        // pirvault-bench's SHA-256 comparison (the vault hashes with libsodium).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -92,7 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "pirvault-bench",
-            dependencies: ["PirvaultCore", "PirvaultCrypto"],
+            dependencies: ["PirvaultCore", "PirvaultCrypto", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/pirvault-bench"
         ),
         // A throw-away PostgreSQL server (and a free loopback port) for the tests.

@@ -12,6 +12,8 @@ import PirvaultCrypto
 //   - `pirvault instance list --json` on a vault of 10 and of N instances
 //   - open + unlock with a key file, in process and as a process
 // audit (issue 5): append rate, then `audit export` / `audit verify` on --events events (default 1,000,000)
+// sha256: libsodium's SHA-256 against swift-crypto's (BoringSSL), one thread
+// make-audit-log --events N --dir D: only make the vault D/vault.db of N events (Benchmarks/audit-bench.sh)
 // tokens (issue 3), on one thread:
 //   - in-process token issues/s (JWT and opaque) and verifies/s (with and without a flow)
 //   - issues/s with their audit rows committed in groups, and one commit per issue
@@ -35,6 +37,15 @@ let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().de
 guard FileManager.default.isExecutableFile(atPath: binary) else {
     print("error: \(binary) not found; build it with 'swift build -c release --product pirvault'")
     exit(1)
+}
+
+if sections.contains("make-audit-log") {
+    guard let i = arguments.firstIndex(of: "--dir"), i + 1 < arguments.count else {
+        print("error: make-audit-log needs --dir D")
+        exit(2)
+    }
+    try makeAuditLog(eventCount: auditEventCount, directory: arguments[i + 1])
+    exit(0)
 }
 
 let work = NSTemporaryDirectory() + "pirvault-bench-" + UUID().uuidString
@@ -139,6 +150,11 @@ if wanted("foundation") {
 if wanted("tokens") {
     print("-- tokens (issue 3), one thread")
     try tokenBenchmarks(vaultPath: small.vault, keyPath: small.key, baseline: baseline.median)
+}
+
+if wanted("sha256") {
+    print("-- SHA-256: libsodium against swift-crypto, one thread")
+    sha256Benchmarks()
 }
 
 if wanted("audit") {

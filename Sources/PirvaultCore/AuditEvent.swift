@@ -73,8 +73,7 @@ public struct AuditEvent: Sendable, Equatable {
     }
 
     /// RFC 8785 bytes of `jsonObject`, written member by member in sorted
-    /// order (audit verification re-derives this for every stored event;
-    /// `AuditTests` checks it equals `jsonObject.canonicalBytes()`).
+    /// order (`AuditTests` checks it equals `jsonObject.canonicalBytes()`).
     public var canonicalBytes: [UInt8] { encoded.canonical(seq: seq) }
 
     /// The canonical bytes but for `seq`, which an event gets only when its
@@ -83,19 +82,47 @@ public struct AuditEvent: Sendable, Equatable {
     var encoded: EncodedAuditEvent {
         var out: [UInt8] = []
         out.reserveCapacity(320)
+        let seqOffset = Self.writeCanonical(
+            seq: nil, time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
+            instance: instance, clientID: clientID, flow: flow, method: method, status: status.map(Int64.init),
+            remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros, jti: jti, into: &out)
+        return EncodedAuditEvent(bytes: out, seqOffset: seqOffset)
+    }
+
+    /// Appends the canonical bytes that a stored row's columns give (audit
+    /// verification compares them with the row's signed content for every
+    /// event, so this reads the cells in place). Text is taken byte for byte:
+    /// a column that is not what was appended never matches.
+    static func writeCanonical(of row: AuditRowCells, into out: inout [UInt8]) {
+        writeCanonical(
+            seq: row.seq, time: Timestamp(microseconds: row.timeMicroseconds), event: row.event, outcome: row.outcome,
+            reason: row.reason, customer: row.customer, instance: row.instance, clientID: row.clientID, flow: row.flow,
+            method: row.method, status: row.status, remoteAddress: row.remoteAddress, requestID: row.requestID,
+            latencyMicros: row.latencyMicros, jti: row.jti, into: &out)
+    }
+
+    /// The one writer of an event's canonical bytes, from `String`s or from
+    /// stored cells. Returns where in `out` the `seq` member starts (or would).
+    @discardableResult
+    private static func writeCanonical<Text: EventText>(
+        seq: Int64?, time: Timestamp, event: Text, outcome: Text, reason: Text?, customer: Text?, instance: Text?,
+        clientID: Text?, flow: Text?, method: Text?, status: Int64?, remoteAddress: Text?, requestID: Text?,
+        latencyMicros: Int64?, jti: Text?, into out: inout [UInt8]
+    ) -> Int {
         var first = true
-        func key(_ name: String) {
-            out += (first ? "{\"" : ",\"").utf8
+        func key(_ name: StaticString) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
             first = false
-            out += name.utf8
-            out += "\":".utf8
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: "\":".utf8)
         }
-        func string(_ name: String, _ value: String?) {
+        func string(_ name: StaticString, _ value: Text?) {
             guard let value else { return }
             key(name)
-            JSONValue.writeString(value, into: &out)
+            value.writeJSONString(into: &out)
         }
-        func integer(_ name: String, _ value: Int64?) {
+        func integer(_ name: StaticString, _ value: Int64?) {
             guard let value else { return }
             key(name)
             out += String(value).utf8
@@ -108,17 +135,20 @@ public struct AuditEvent: Sendable, Equatable {
         string("jti", jti)
         integer("latency_us", latencyMicros)
         string("method", method)
-        string("outcome", outcome.rawValue)
+        string("outcome", outcome)
         string("reason", reason)
         string("remote_addr", remoteAddress)
         string("request_id", requestID)
         // "event" and "outcome" are always there, so "seq" is never the first member.
-        let head = out
-        out.removeAll(keepingCapacity: true)
-        integer("status", status.map(Int64.init))
-        string("time", time.rfc3339)
+        let seqOffset = out.count
+        integer("seq", seq)
+        integer("status", status)
+        key("time")
+        out.append(UInt8(ascii: "\""))
+        time.writeRFC3339(into: &out)
+        out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: "}"))
-        return EncodedAuditEvent(head: head, tail: out)
+        return seqOffset
     }
 
     /// Text from an unauthenticated caller (an unknown client id, a path)
@@ -145,20 +175,33 @@ public struct AuditEvent: Sendable, Equatable {
     }
 }
 
-/// An audit event's canonical bytes around its `seq` member.
+/// Where an event's text members come from: `String`s, or a stored row's
+/// UTF-8 cells.
+protocol EventText {
+    func writeJSONString(into out: inout [UInt8])
+}
+
+extension String: EventText {
+    func writeJSONString(into out: inout [UInt8]) { JSONValue.writeString(self, into: &out) }
+}
+
+extension UnsafeRawBufferPointer: EventText {
+    func writeJSONString(into out: inout [UInt8]) { JSONValue.writeString(utf8: self, into: &out) }
+}
+
+/// An audit event's canonical bytes without its `seq` member, and where that member goes.
 struct EncodedAuditEvent: Sendable {
-    /// From `{` up to the member before `seq` (never empty).
-    let head: [UInt8]
-    /// From the member after `seq` to the closing `}`, each member led by its comma.
-    let tail: [UInt8]
+    let bytes: [UInt8]
+    let seqOffset: Int
 
     func canonical(seq: Int64?) -> [UInt8] {
-        guard let seq else { return head + tail }
-        var out = head
-        out.reserveCapacity(head.count + tail.count + 28)
+        guard let seq else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 28)
+        out += bytes[..<seqOffset]
         out += #","seq":"#.utf8
         out += String(seq).utf8
-        out += tail
+        out += bytes[seqOffset...]
         return out
     }
 }

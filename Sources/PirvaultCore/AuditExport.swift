@@ -61,34 +61,33 @@ extension Vault {
         _ filter: AuditFilter, checkpoint: CheckpointRecord, write: ([UInt8]) throws -> Void,
         progress: ((Int64, Int64) -> Void)?
     ) throws -> AuditExportResult {
-        var leaves: [Merkle.Hash] = []
-        leaves.reserveCapacity(Int(checkpoint.treeSize))
-        try store.forEachLeaf(from: 0, to: checkpoint.treeSize) { _, leaf, _ in leaves.append(leaf) }
-        let tree = MerkleLevels(leaves: leaves)
+        var leaves: [UInt8] = []
+        leaves.reserveCapacity(Int(checkpoint.treeSize) * SHA256.length)
+        var wellFormed = true
+        try store.forEachLeaf(from: 0, to: checkpoint.treeSize) { _, leaf in
+            wellFormed = wellFormed && leaf.count == SHA256.length
+            leaves.append(contentsOf: leaf)
+        }
+        let tree = wellFormed ? MerkleLevels(leafHashes: leaves) : nil
         leaves = []
-        guard tree.size == checkpoint.treeSize, tree.root == checkpoint.rootHash else {
+        guard let tree, tree.size == checkpoint.treeSize, tree.root == checkpoint.rootHash else {
             throw VaultError.tampered("the stored audit log does not match its latest checkpoint; run 'pirvault audit verify'")
         }
+        var proofs = InclusionProofText(tree: tree)
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20)
+        buffer.reserveCapacity(1 << 21)
         var count = 0
-        try store.forEachAuditEvent(filter) { record in
-            guard let canonical = record.canonical else { return }
+        try store.forEachAuditRow(filter, includePruned: false) { row in
+            guard let canonical = row.canonical else { return }
             buffer += "{\"index\":".utf8
-            buffer += String(record.seq).utf8
+            buffer += String(row.seq).utf8
             buffer += ",\"event\":".utf8
-            buffer += canonical
+            buffer.append(contentsOf: canonical)
             buffer += ",\"proof\":[".utf8
-            for (n, position) in tree.inclusionPath(index: Int(record.seq)).enumerated() {
-                buffer += (n == 0 ? "\"" : ",\"").utf8
-                tree.levels[position.level][position.index].withUnsafeBytes {
-                    PublicBase64.append($0, .standard, to: &buffer)
-                }
-                buffer.append(UInt8(ascii: "\""))
-            }
+            proofs.append(index: Int(row.seq), to: &buffer)
             buffer += "]}\n".utf8
             count += 1
-            try Self.flushIfFull(&buffer, write: write) { progress?(record.seq + 1, checkpoint.treeSize) }
+            try Self.flushIfFull(&buffer, write: write) { progress?(row.seq + 1, checkpoint.treeSize) }
         }
         buffer += JSONValue.object([("checkpoint", .string(checkpoint.note))]).compactString().utf8
         buffer.append(0x0A)
@@ -140,5 +139,42 @@ extension Vault {
         if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// The JSON text of inclusion proofs from one tree, for leaves in increasing
+/// order: each level's sibling is Base64-encoded once and reused for as long
+/// as it stays the sibling (level k's changes every 2^k leaves), so a million
+/// proofs of twenty hashes encode about two million hashes, not twenty million.
+struct InclusionProofText {
+    private let tree: MerkleLevels
+    /// Per level: the index of the sibling encoded, and `"<base64>"`.
+    private var encoded: [(index: Int, text: [UInt8])]
+
+    init(tree: MerkleLevels) {
+        self.tree = tree
+        encoded = Array(repeating: (-1, []), count: max(tree.height - 1, 0))
+    }
+
+    /// Appends the proof of leaf `index` as JSON strings separated by commas.
+    mutating func append(index: Int, to out: inout [UInt8]) {
+        let tree = self.tree
+        var i = index
+        var first = true
+        for level in encoded.indices {
+            let sibling = i ^ 1
+            i >>= 1
+            guard sibling < tree.count(level: level) else { continue }
+            if encoded[level].index != sibling {
+                encoded[level].index = sibling
+                encoded[level].text.removeAll(keepingCapacity: true)
+                encoded[level].text.append(UInt8(ascii: "\""))
+                tree.withNode(level: level, index: sibling) { PublicBase64.append($0, .standard, to: &encoded[level].text) }
+                encoded[level].text.append(UInt8(ascii: "\""))
+            }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: encoded[level].text)
+        }
     }
 }

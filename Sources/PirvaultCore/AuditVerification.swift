@@ -19,10 +19,15 @@ extension Vault {
     /// checkpoint extends the previous one. Each event is checked against its
     /// leaf hash and its columns against its signed content.
     public func verifyAuditLog() throws -> AuditVerificationReport {
-        try storeOperation { try store.read { try verifyStoredLog() } }
+        try verifyAuditLog(rowsPerBatch: StoredLogCheck.rowsPerBatch)
     }
 
-    private func verifyStoredLog() throws -> AuditVerificationReport {
+    /// `verifyAuditLog()` with the leaf checks in batches of `rowsPerBatch` rows.
+    func verifyAuditLog(rowsPerBatch: Int) throws -> AuditVerificationReport {
+        try storeOperation { try store.read { try verifyStoredLog(rowsPerBatch: rowsPerBatch) } }
+    }
+
+    private func verifyStoredLog(rowsPerBatch: Int) throws -> AuditVerificationReport {
         var report = AuditVerificationReport()
         let size = try store.auditLogSize()
         let checkpoints = try store.checkpoints()
@@ -48,45 +53,199 @@ extension Vault {
             report.problem = "events from index \(size) on are missing: a signed checkpoint covers \(last.size) events but the log holds \(size)"
             return report
         }
-        var frontier = MerkleFrontier()
-        var nextCheckpoint = 0
-        var expected: Int64 = 0
-        var problem: String? = nil
-        try store.forEachAuditEvent(AuditFilter(newestFirst: false), includePruned: true) { record in
-            guard problem == nil else { return }
-            if record.seq != expected {
-                problem = "the event at index \(expected) is missing (deleted)"
-                return
-            }
-            if let canonical = record.canonical {
-                guard Merkle.leafHash(canonical) == record.leafHash else {
-                    problem = "the event at index \(record.seq) was altered: its content does not match its leaf hash"
-                    return
-                }
-                guard AuditEvent(record: record).canonicalBytes == canonical else {
-                    problem = "the event at index \(record.seq) was altered or moved: its columns differ from its signed content"
-                    return
-                }
-            } else {
-                report.pruned += 1
-            }
-            frontier.append(record.leafHash)
-            expected += 1
-            while nextCheckpoint < signed.count, signed[nextCheckpoint].size == Int64(frontier.size) {
-                if frontier.root != signed[nextCheckpoint].root {
-                    problem = "checkpoint at tree size \(frontier.size) does not match the stored events: events before index \(frontier.size) were replaced or reordered"
-                    return
-                }
-                nextCheckpoint += 1
-            }
+        var check = StoredLogCheck(signed: signed, rowsPerBatch: rowsPerBatch)
+        do {
+            try store.forEachAuditRow(AuditFilter(newestFirst: false), includePruned: true) { try check.read($0) }
+        } catch is StoredLogCheck.Stop {}
+        let found = check.finish()
+        report.events = found.events
+        report.pruned = found.pruned
+        report.problem = found.problem
+        if report.problem == nil, found.events != size { report.problem = "the event at index \(found.events) is missing (deleted)" }
+        if report.problem == nil, let unmatched = found.unmatchedCheckpoint {
+            report.problem = "checkpoint at tree size \(unmatched) has no matching prefix of the log"
         }
-        report.events = expected
-        if problem == nil, expected != size { problem = "the event at index \(expected) is missing (deleted)" }
-        if problem == nil, nextCheckpoint < signed.count {
-            problem = "checkpoint at tree size \(signed[nextCheckpoint].size) has no matching prefix of the log"
-        }
-        report.problem = problem
         return report
+    }
+}
+
+/// `audit verify`'s pass over the stored rows, in order. The reading thread
+/// checks the indexes, each row's columns against its signed content and the
+/// checkpoints' roots; the leaf hashes of the rows it has read are checked in
+/// batches, on all cores, while it reads on. The problem reported is the
+/// first by index (and for one index, in the order the checks are listed in
+/// `Problem`), whichever thread found it first.
+struct StoredLogCheck {
+    static let rowsPerBatch = 4096
+
+    /// Thrown by `read` to end the reading at the first problem it sees.
+    struct Stop: Error {}
+
+    enum Problem: Comparable {
+        // Case order is the order of the checks on one index.
+        case missing(Int64)
+        case altered(Int64)
+        case columns(Int64)
+        case checkpoint(size: Int64)
+
+        private var key: (index: Int64, rank: Int) {
+            switch self {
+            case .missing(let index): (index, 0)
+            case .altered(let index): (index, 1)
+            case .columns(let index): (index, 2)
+            case .checkpoint(let size): (size - 1, 3)
+            }
+        }
+
+        static func < (a: Problem, b: Problem) -> Bool { a.key < b.key }
+
+        var message: String {
+            switch self {
+            case .missing(let index): "the event at index \(index) is missing (deleted)"
+            case .altered(let index): "the event at index \(index) was altered: its content does not match its leaf hash"
+            case .columns(let index):
+                "the event at index \(index) was altered or moved: its columns differ from its signed content"
+            case .checkpoint(let size):
+                "checkpoint at tree size \(size) does not match the stored events: events before index \(size) were replaced or reordered"
+            }
+        }
+    }
+
+    /// What was found: the problem, if any, and the events and pruned events
+    /// before it (all of them when there is none).
+    struct Found {
+        var problem: String?
+        var events: Int64
+        var pruned: Int64
+        /// The size of a signed checkpoint the log never reached.
+        var unmatchedCheckpoint: Int64?
+    }
+
+    private let signed: [(size: Int64, root: [UInt8])]
+    private let rowsPerBatch: Int
+    private var frontier = MerkleFrontier()
+    private var nextCheckpoint = 0
+    private var expected: Int64 = 0
+    private var pruned: Int64 = 0
+    private var readProblem: (problem: Problem, events: Int64, pruned: Int64)?
+    private var filling = LeafBatch()
+    private var checking = LeafBatch()
+    private let checked = DispatchGroup()
+    private var canonical: [UInt8] = []
+
+    init(signed: [(size: Int64, root: [UInt8])], rowsPerBatch: Int) {
+        self.signed = signed
+        self.rowsPerBatch = rowsPerBatch
+    }
+
+    mutating func read(_ row: AuditRowCells) throws {
+        guard row.seq == expected else { throw stop(.missing(expected)) }
+        guard row.leafHash.count == SHA256.length else { throw stop(.altered(row.seq)) }
+        if let content = row.canonical {
+            filling.append(seq: row.seq, content: content, leafHash: row.leafHash)
+            canonical.removeAll(keepingCapacity: true)
+            AuditEvent.writeCanonical(of: row, into: &canonical)
+            guard canonical.elementsEqual(content) else { throw stop(.columns(row.seq)) }
+        } else {
+            pruned += 1
+        }
+        frontier.append(row.leafHash)
+        expected += 1
+        while nextCheckpoint < signed.count, signed[nextCheckpoint].size == Int64(frontier.size) {
+            guard frontier.root == signed[nextCheckpoint].root else { throw stop(.checkpoint(size: expected)) }
+            nextCheckpoint += 1
+        }
+        if filling.count == rowsPerBatch { try handOver() }
+    }
+
+    private mutating func stop(_ problem: Problem) -> Stop {
+        readProblem = (problem, expected, pruned)
+        return Stop()
+    }
+
+    /// Waits for the batch being checked, then hands over the full one and
+    /// reads on into the other.
+    private mutating func handOver() throws {
+        checked.wait()
+        if checking.firstMismatch != nil { throw Stop() }
+        swap(&filling, &checking)
+        let batch = checking
+        DispatchQueue.global().async(group: checked) { batch.check() }
+        filling.reset(startSeq: expected, prunedAtStart: pruned)
+    }
+
+    /// Checks what was read but not yet checked and gives the first problem.
+    mutating func finish() -> Found {
+        checked.wait()
+        var problems: [(problem: Problem, events: Int64, pruned: Int64)] = readProblem.map { [$0] } ?? []
+        // A mismatch in the batch checked last comes before anything read since.
+        if checking.firstMismatch == nil { filling.check() }
+        let batch = checking.firstMismatch == nil ? filling : checking
+        if let position = batch.firstMismatch {
+            let seq = batch.seqs[position]
+            problems.append((.altered(seq), seq, batch.prunedAtStart + (seq - batch.startSeq) - Int64(position)))
+        }
+        guard let first = problems.min(by: { $0.problem < $1.problem }) else {
+            return Found(
+                events: expected, pruned: pruned,
+                unmatchedCheckpoint: nextCheckpoint < signed.count ? signed[nextCheckpoint].size : nil)
+        }
+        return Found(problem: first.problem.message, events: first.events, pruned: first.pruned)
+    }
+}
+
+/// Rows whose leaf hashes are still to be checked: their canonical bytes back
+/// to back and their stored 32-byte leaf hashes. The reader fills one batch
+/// while the cores check another; a `DispatchGroup` orders each hand-over, so
+/// only one side touches a batch at a time (hence `@unchecked Sendable`).
+final class LeafBatch: @unchecked Sendable {
+    private(set) var startSeq: Int64 = 0
+    /// Pruned events before `startSeq`.
+    private(set) var prunedAtStart: Int64 = 0
+    private(set) var seqs: [Int64] = []
+    private var content: [UInt8] = []
+    private var ends: [Int] = []
+    private var leafHashes: [UInt8] = []
+    /// After `check()`: the position of the first row whose content does not
+    /// hash to its leaf hash.
+    private(set) var firstMismatch: Int?
+
+    var count: Int { seqs.count }
+
+    func reset(startSeq: Int64, prunedAtStart: Int64) {
+        self.startSeq = startSeq
+        self.prunedAtStart = prunedAtStart
+        seqs.removeAll(keepingCapacity: true)
+        content.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        leafHashes.removeAll(keepingCapacity: true)
+        firstMismatch = nil
+    }
+
+    /// Adds a row; `leafHash` is 32 bytes.
+    func append(seq: Int64, content row: UnsafeRawBufferPointer, leafHash: UnsafeRawBufferPointer) {
+        seqs.append(seq)
+        content.append(contentsOf: row)
+        ends.append(content.count)
+        leafHashes.append(contentsOf: leafHash)
+    }
+
+    /// Finds the first row whose content does not hash to its leaf hash,
+    /// hashing `chunks` parts of the batch at once.
+    func check(chunks: Int = Parallel.cores) {
+        firstMismatch = content.withUnsafeBytes { content in
+            leafHashes.withUnsafeBytes { hashes in
+                ends.withUnsafeBufferPointer { ends in
+                    Parallel.firstIndex(in: ends.count, chunks: chunks) { i in
+                        let row = UnsafeRawBufferPointer(rebasing: content[(i == 0 ? 0 : ends[i - 1])..<ends[i]])
+                        return withUnsafeTemporaryAllocation(byteCount: SHA256.length, alignment: 8) { digest in
+                            Merkle.leafHash(row, into: digest.baseAddress!)
+                            return memcmp(digest.baseAddress!, hashes.baseAddress! + i * SHA256.length, SHA256.length) != 0
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -8,18 +8,38 @@ public enum Merkle {
     public static let emptyRoot: Hash = SHA256.hash([])
 
     public static func leafHash(_ data: [UInt8]) -> Hash {
-        var hasher = SHA256()
-        hasher.update([0x00])
-        hasher.update(data)
-        return hasher.finalize()
+        hash { out in data.withUnsafeBytes { leafHash($0, into: out) } }
     }
 
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
+        hash { out in
+            left.withUnsafeBytes { l in right.withUnsafeBytes { r in nodeHash(l, r, into: out) } }
+        }
+    }
+
+    /// Writes the leaf hash of `data` to `out` (32 bytes); allocates nothing.
+    public static func leafHash(_ data: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
         var hasher = SHA256()
-        hasher.update([0x01])
+        withUnsafeBytes(of: UInt8(0x00)) { hasher.update($0) }
+        hasher.update(data)
+        hasher.finalize(into: out)
+    }
+
+    /// Writes the node hash of `left` and `right` to `out` (32 bytes, which
+    /// may be where `left` is); allocates nothing.
+    public static func nodeHash(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0x01)) { hasher.update($0) }
         hasher.update(left)
         hasher.update(right)
-        return hasher.finalize()
+        hasher.finalize(into: out)
+    }
+
+    private static func hash(_ body: (UnsafeMutableRawPointer) -> Void) -> Hash {
+        [UInt8](unsafeUninitializedCapacity: SHA256.length) { out, initialized in
+            body(UnsafeMutableRawPointer(out.baseAddress!))
+            initialized = SHA256.length
+        }
     }
 
     /// Verifies an inclusion proof (RFC 9162 §2.1.3.2) of the leaf at `index`
@@ -52,93 +72,131 @@ public enum Merkle {
 /// O(log n), and it is all a checkpoint needs to carry forward.
 public struct MerkleFrontier: Sendable, Equatable {
     public private(set) var size: Int = 0
-    /// (height, hash) from left to right.
-    private var nodes: [(height: Int, hash: Merkle.Hash)] = []
+    /// The node hashes from left to right, 32 bytes each, back to back; the
+    /// heights follow from the size (one node per set bit, largest first).
+    private var hashes: [UInt8] = []
 
     public init() {}
 
-    public static func == (a: MerkleFrontier, b: MerkleFrontier) -> Bool {
-        a.size == b.size && a.nodes.map(\.hash) == b.nodes.map(\.hash)
+    public mutating func append(_ leaf: Merkle.Hash) {
+        leaf.withUnsafeBytes { append($0) }
     }
 
-    public mutating func append(_ leaf: Merkle.Hash) {
-        var node = (height: 0, hash: leaf)
-        while let last = nodes.last, last.height == node.height {
-            nodes.removeLast()
-            node = (node.height + 1, Merkle.nodeHash(last.hash, node.hash))
-        }
-        nodes.append(node)
+    /// Appends a leaf hash (32 bytes); allocates nothing once the frontier
+    /// has held its largest number of nodes.
+    public mutating func append(_ leaf: UnsafeRawBufferPointer) {
+        precondition(leaf.count == SHA256.length, "a leaf hash is 32 bytes")
+        hashes.append(contentsOf: leaf)
+        // Each trailing 1 bit of the old size is a node of the new leaf's
+        // height and below: merge them pairwise from the right.
+        var merges = (~size).trailingZeroBitCount
         size += 1
+        hashes.withUnsafeMutableBytes { all in
+            var end = all.count
+            while merges > 0 {
+                let left = UnsafeMutableRawBufferPointer(rebasing: all[(end - 64)..<(end - 32)])
+                let right = UnsafeRawBufferPointer(rebasing: all[(end - 32)..<end])
+                Merkle.nodeHash(UnsafeRawBufferPointer(left), right, into: left.baseAddress!)
+                end -= 32
+                merges -= 1
+            }
+        }
+        hashes.removeLast(hashes.count - 32 * size.nonzeroBitCount)
     }
 
     public var root: Merkle.Hash {
-        guard var accumulator = nodes.last?.hash else { return Merkle.emptyRoot }
-        for node in nodes.dropLast().reversed() { accumulator = Merkle.nodeHash(node.hash, accumulator) }
+        guard hashes.count >= 32 else { return Merkle.emptyRoot }
+        var accumulator = Array(hashes.suffix(32))
+        var end = hashes.count - 32
+        while end > 0 {
+            accumulator = Merkle.nodeHash(Array(hashes[(end - 32)..<end]), accumulator)
+            end -= 32
+        }
         return accumulator
     }
 
     /// size (8 bytes, big-endian) ‖ the node hashes; heights follow from the size.
     public var serialized: [UInt8] {
-        withUnsafeBytes(of: UInt64(size).bigEndian, Array.init) + nodes.flatMap(\.hash)
+        withUnsafeBytes(of: UInt64(size).bigEndian, Array.init) + hashes
     }
 
     public init?(serialized bytes: [UInt8]) {
         guard bytes.count >= 8, (bytes.count - 8) % 32 == 0 else { return nil }
         let size = Int(bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        let heights = (0..<64).reversed().filter { size >> $0 & 1 == 1 }
-        guard heights.count == (bytes.count - 8) / 32 else { return nil }
+        guard size.nonzeroBitCount == (bytes.count - 8) / 32 else { return nil }
         self.size = size
-        nodes = heights.enumerated().map { i, height in (height, Array(bytes[(8 + i * 32)..<(8 + i * 32 + 32)])) }
+        hashes = Array(bytes[8...])
     }
 }
 
 /// A whole tree held level by level, for producing many inclusion proofs.
 /// Level 0 is the leaves; each level pairs neighbours and carries an odd last
 /// node up unchanged, which gives exactly RFC 9162's tree (its left subtree
-/// is always the largest power of two).
+/// is always the largest power of two). Each level is one array of 32-byte
+/// hashes back to back (a million leaves take 64 MB in all), and a level's
+/// pairs are hashed on all cores.
 public struct MerkleLevels: Sendable {
-    public let levels: [[Merkle.Hash]]
+    private let levels: [[UInt8]]
 
     public init(leaves: [Merkle.Hash]) {
-        var levels = [leaves]
-        while let last = levels.last, last.count > 1 {
-            var next: [Merkle.Hash] = []
-            next.reserveCapacity((last.count + 1) / 2)
-            var i = 0
-            while i + 1 < last.count {
-                next.append(Merkle.nodeHash(last[i], last[i + 1]))
-                i += 2
-            }
-            if i < last.count { next.append(last[i]) }
-            levels.append(next)
-        }
+        self.init(leafHashes: leaves.flatMap { $0 })
+    }
+
+    /// `leafHashes`: the leaf hashes, 32 bytes each, back to back.
+    public init(leafHashes: [UInt8]) {
+        precondition(leafHashes.count % 32 == 0, "leaf hashes are 32 bytes each")
+        var levels = [leafHashes]
+        while let last = levels.last, last.count > 32 { levels.append(Self.parents(of: last)) }
         self.levels = levels
     }
 
-    public var size: Int { levels[0].count }
-    public var root: Merkle.Hash { size == 0 ? Merkle.emptyRoot : levels.last![0] }
+    private static func parents(of level: [UInt8]) -> [UInt8] {
+        let count = level.count / 32
+        let pairs = count / 2
+        let parentCount = (count + 1) / 2
+        return [UInt8](unsafeUninitializedCapacity: parentCount * 32) { out, initialized in
+            let parents = UnsafeMutableRawBufferPointer(out)
+            level.withUnsafeBytes { children in
+                Parallel.forEachChunk(of: pairs, minimumChunk: 1 << 12) { chunk in
+                    for p in chunk {
+                        Merkle.nodeHash(
+                            UnsafeRawBufferPointer(rebasing: children[(p * 64)..<(p * 64 + 32)]),
+                            UnsafeRawBufferPointer(rebasing: children[(p * 64 + 32)..<(p * 64 + 64)]),
+                            into: parents.baseAddress! + p * 32)
+                    }
+                }
+                if count % 2 == 1 {
+                    parents.baseAddress!.advanced(by: pairs * 32)
+                        .copyMemory(from: children.baseAddress! + (count - 1) * 32, byteCount: 32)
+                }
+            }
+            initialized = parentCount * 32
+        }
+    }
+
+    public var size: Int { levels[0].count / 32 }
+    public var root: Merkle.Hash { size == 0 ? Merkle.emptyRoot : levels.last! }
+
+    /// The number of nodes on `level` (0: the leaves).
+    func count(level: Int) -> Int { levels[level].count / 32 }
+
+    /// The number of levels, the root's included.
+    var height: Int { levels.count }
+
+    /// Calls `body` with the hash of node `index` on `level`.
+    func withNode<T>(level: Int, index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        levels[level].withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[(index * 32)..<(index * 32 + 32)])) }
+    }
 
     /// The RFC 9162 audit path of leaf `index`, bottom up.
     public func inclusionProof(index: Int) -> [Merkle.Hash] {
         var proof: [Merkle.Hash] = []
         var i = index
-        for level in levels.dropLast() {
+        for level in 0..<(height - 1) {
             let sibling = i ^ 1
-            if sibling < level.count { proof.append(level[sibling]) }
+            if sibling < count(level: level) { proof.append(withNode(level: level, index: sibling, Array.init)) }
             i >>= 1
         }
         return proof
-    }
-
-    /// Positions (level, index) of the audit path, for callers that cache encodings.
-    public func inclusionPath(index: Int) -> [(level: Int, index: Int)] {
-        var path: [(Int, Int)] = []
-        var i = index
-        for (depth, level) in levels.dropLast().enumerated() {
-            let sibling = i ^ 1
-            if sibling < level.count { path.append((depth, sibling)) }
-            i >>= 1
-        }
-        return path
     }
 }

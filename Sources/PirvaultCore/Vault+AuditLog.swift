@@ -66,9 +66,12 @@ extension Vault {
             frontier = stored
         }
         var expected = Int64(frontier.size)
-        try store.forEachLeaf(from: expected, to: size) { seq, leaf, _ in
+        try store.forEachLeaf(from: expected, to: size) { seq, leaf in
             guard seq == expected else {
                 throw VaultError.tampered("the audit log has no event at index \(expected); run 'pirvault audit verify'")
+            }
+            guard leaf.count == SHA256.length else {
+                throw VaultError.tampered("the leaf hash of the event at index \(seq) is damaged; run 'pirvault audit verify'")
             }
             frontier.append(leaf)
             expected += 1

@@ -19,9 +19,16 @@ public struct SHA256: Sendable {
     }
 
     public mutating func finalize() -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Self.length)
-        crypto_hash_sha256_final(&state, &out)
-        return out
+        [UInt8](unsafeUninitializedCapacity: Self.length) { out, initialized in
+            finalize(into: UnsafeMutableRawPointer(out.baseAddress!))
+            initialized = Self.length
+        }
+    }
+
+    /// Writes the 32-byte digest to `out`, allocating nothing (for hashing
+    /// many small inputs, such as a Merkle tree's leaves and nodes).
+    public mutating func finalize(into out: UnsafeMutableRawPointer) {
+        crypto_hash_sha256_final(&state, out.assumingMemoryBound(to: UInt8.self))
     }
 
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {

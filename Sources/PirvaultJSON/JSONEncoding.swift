@@ -105,22 +105,22 @@ extension JSONValue {
     /// ECMAScript JSON string escaping: `"` `\` and the C0 controls; the
     /// short forms where they exist, else `\u00xx` in lower-case hex.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
+        var text = s
+        text.withUTF8 { writeString(utf8: UnsafeRawBufferPointer($0), into: &out) }
+    }
+
+    /// `writeString` for text given as its UTF-8 bytes (a stored cell's),
+    /// which are copied as they are.
+    public static func writeString(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escaping: copy them in one go.
-        var text = s
-        let plain = text.withUTF8 { bytes -> Bool in
-            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                return false
-            }
+        if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             out.append(contentsOf: bytes)
-            return true
-        }
-        if plain {
             out.append(UInt8(ascii: "\""))
             return
         }
         let hex = Array("0123456789abcdef".utf8)
-        for byte in s.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
             case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]

@@ -153,6 +153,68 @@ extension AuditRecord {
     }
 }
 
+/// One audit row's cells lent by the store: text and blob cells point into
+/// the store's own buffers and are valid only during the callback that
+/// receives the row, so a reader of the whole log allocates nothing per row.
+/// nil is SQL NULL; text cells are the stored UTF-8 bytes as they are.
+public struct AuditRowCells {
+    public var seq: Int64
+    public var timeMicroseconds: Int64
+    public var event: UnsafeRawBufferPointer
+    public var outcome: UnsafeRawBufferPointer
+    public var reason: UnsafeRawBufferPointer?
+    public var customer: UnsafeRawBufferPointer?
+    public var instance: UnsafeRawBufferPointer?
+    public var clientID: UnsafeRawBufferPointer?
+    public var flow: UnsafeRawBufferPointer?
+    public var method: UnsafeRawBufferPointer?
+    public var status: Int64?
+    public var remoteAddress: UnsafeRawBufferPointer?
+    public var requestID: UnsafeRawBufferPointer?
+    public var latencyMicros: Int64?
+    public var jti: UnsafeRawBufferPointer?
+    public var canonical: UnsafeRawBufferPointer?
+    public var leafHash: UnsafeRawBufferPointer
+}
+
+extension AuditRecord {
+    /// The row's cells copied out of the store's buffers.
+    init(_ cells: AuditRowCells) {
+        func text(_ bytes: UnsafeRawBufferPointer?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+        self.init(
+            seq: cells.seq, time: Timestamp(microseconds: cells.timeMicroseconds), event: text(cells.event)!,
+            outcome: text(cells.outcome)!, reason: text(cells.reason), customer: text(cells.customer),
+            instance: text(cells.instance), clientID: text(cells.clientID), flow: text(cells.flow),
+            method: text(cells.method), status: cells.status.map { Int($0) }, remoteAddress: text(cells.remoteAddress),
+            requestID: text(cells.requestID), latencyMicros: cells.latencyMicros, jti: text(cells.jti),
+            canonical: cells.canonical.map(Array.init), leafHash: Array(cells.leafHash))
+    }
+
+    /// Lends the record's cells, for stores that read whole records.
+    func withCells<T>(_ body: (AuditRowCells) throws -> T) rethrows -> T {
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>?] = []
+        let texts = [event, outcome, reason, customer, instance, clientID, flow, method, remoteAddress, requestID, jti]
+        for cell in texts.map({ $0.map { Array($0.utf8) } }) + [canonical, leafHash] {
+            guard let cell else {
+                ranges.append(nil)
+                continue
+            }
+            ranges.append(bytes.count..<(bytes.count + cell.count))
+            bytes += cell
+        }
+        return try bytes.withUnsafeBytes { all in
+            func cell(_ i: Int) -> UnsafeRawBufferPointer? { ranges[i].map { UnsafeRawBufferPointer(rebasing: all[$0]) } }
+            return try body(
+                AuditRowCells(
+                    seq: seq, timeMicroseconds: time.microseconds, event: cell(0)!, outcome: cell(1)!, reason: cell(2),
+                    customer: cell(3), instance: cell(4), clientID: cell(5), flow: cell(6), method: cell(7),
+                    status: status.map(Int64.init), remoteAddress: cell(8), requestID: cell(9),
+                    latencyMicros: latencyMicros, jti: cell(10), canonical: cell(11), leafHash: cell(12)!))
+        }
+    }
+}
+
 /// Which audit rows to read. Every field narrows; nil means "any".
 public struct AuditFilter: Sendable, Equatable {
     public var since: Timestamp?

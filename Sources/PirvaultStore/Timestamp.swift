@@ -28,32 +28,39 @@ public struct Timestamp: Comparable, Hashable, Sendable {
     /// `YYYY-MM-DDThh:mm:ss.ffffffZ`, written digit by digit (audit
     /// verification formats one per event; `String(format:)` was the hot spot).
     public var rfc3339: String {
+        var out: [UInt8] = []
+        writeRFC3339(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `rfc3339`'s 27 bytes to `out`.
+    public func writeRFC3339(into out: inout [UInt8]) {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        var out = [UInt8](repeating: 0, count: 27)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 27))
         func put(_ value: Int, at offset: Int, digits: Int) {
             var v = value
-            for i in stride(from: offset + digits - 1, through: offset, by: -1) {
+            for i in stride(from: start + offset + digits - 1, through: start + offset, by: -1) {
                 out[i] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
             }
         }
         put(Int(parts.tm_year) + 1900, at: 0, digits: 4)
-        out[4] = UInt8(ascii: "-")
+        out[start + 4] = UInt8(ascii: "-")
         put(Int(parts.tm_mon) + 1, at: 5, digits: 2)
-        out[7] = UInt8(ascii: "-")
+        out[start + 7] = UInt8(ascii: "-")
         put(Int(parts.tm_mday), at: 8, digits: 2)
-        out[10] = UInt8(ascii: "T")
+        out[start + 10] = UInt8(ascii: "T")
         put(Int(parts.tm_hour), at: 11, digits: 2)
-        out[13] = UInt8(ascii: ":")
+        out[start + 13] = UInt8(ascii: ":")
         put(Int(parts.tm_min), at: 14, digits: 2)
-        out[16] = UInt8(ascii: ":")
+        out[start + 16] = UInt8(ascii: ":")
         put(Int(parts.tm_sec), at: 17, digits: 2)
-        out[19] = UInt8(ascii: ".")
+        out[start + 19] = UInt8(ascii: ".")
         put(Int(microseconds - seconds * 1_000_000), at: 20, digits: 6)
-        out[26] = UInt8(ascii: "Z")
-        return String(decoding: out, as: UTF8.self)
+        out[start + 26] = UInt8(ascii: "Z")
     }
 
     /// Parses RFC 3339 (`2026-11-21T09:30:00Z`, fractions and `±hh:mm` offsets allowed).

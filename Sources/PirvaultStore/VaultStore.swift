@@ -175,9 +175,14 @@ public protocol VaultStore: AnyObject {
     /// Pruned rows (no body left) are selected only with `includePruned`.
     func forEachAuditEvent(_ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void) throws
 
-    /// Calls `body` with (seq, leaf hash, canonical bytes or nil if pruned)
-    /// for every event with `from <= seq < to`, in order.
-    func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, [UInt8], [UInt8]?) throws -> Void) throws
+    /// Like `forEachAuditEvent`, but lends each row's cells instead of
+    /// copying them (see `AuditRowCells`): for reading the whole log.
+    func forEachAuditRow(_ filter: AuditFilter, includePruned: Bool, _ body: (AuditRowCells) throws -> Void) throws
+
+    /// Calls `body` with (seq, leaf hash) for every event with
+    /// `from <= seq < to`, in order; the hash's bytes are lent as in
+    /// `AuditRowCells`.
+    func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws
 
     /// Deletes the bodies of events before `time`, keeping seq, time and leaf
     /// hash (so checkpoints and proofs still verify). Returns how many.
@@ -217,6 +222,14 @@ extension VaultStore {
     /// Every instance, ordered by customer then name.
     public func forEachInstance(_ body: (InstanceRecord) throws -> Void) throws {
         try forEachInstance(customer: nil, body)
+    }
+
+    /// Reads whole records and lends their cells: for stores without a
+    /// borrowing read of their own (PostgreSQL reads pages of records).
+    public func forEachAuditRow(
+        _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRowCells) throws -> Void
+    ) throws {
+        try forEachAuditEvent(filter, includePruned: includePruned) { try $0.withCells(body) }
     }
 
     /// The audit rows that `filter` selects, pruned ones left out.

@@ -27,6 +27,13 @@ func verifyExport(_ bytes: [UInt8], key: String) throws -> ExportVerificationRep
     try ExportVerifier(verifierKey: key).verify(lines: bytes.split(separator: 0x0A, omittingEmptySubsequences: false))
 }
 
+/// The stored canonical bytes of the event at `seq`.
+func canonicalBytes(_ fixture: Fixture, seq: Int64) throws -> [UInt8] {
+    var canonical: [UInt8] = []
+    try fixture.vault.store.forEachAuditEvent(AuditFilter(limit: 1, belowSeq: seq + 1)) { canonical = $0.canonical ?? [] }
+    return canonical
+}
+
 struct AuditLogTests {
     @Test func aFreshLogVerifies() throws {
         let fixture = try auditFixture()
@@ -57,8 +64,7 @@ struct AuditLogTests {
         let expected: String
         switch tamper {
         case .editedContent:
-            var canonical: [UInt8] = []
-            try fixture.vault.store.forEachLeaf(from: 3, to: 4) { _, _, bytes in canonical = bytes ?? [] }
+            let canonical = try canonicalBytes(fixture, seq: 3)
             let edited = Array(String(decoding: canonical, as: UTF8.self).replacingOccurrences(of: "customer-", with: "customer+").utf8)
             #expect(edited != canonical)
             try fixture.execute("UPDATE audit_events SET canonical = \(backend.literal(edited)) WHERE seq = 3")

@@ -68,6 +68,16 @@ struct MerkleTests {
         }
     }
 
+    /// Levels of more than 8,192 pairs are hashed in chunks on all cores.
+    @Test func aLargeTreeHashedOnAllCoresMatchesTheRFC() {
+        let hashes = leaves(20_001)
+        let tree = MerkleLevels(leaves: hashes)
+        #expect(tree.root == ReferenceTree.root(hashes[...]))
+        for index in [0, 8_191, 8_192, 10_000, 20_000] {
+            #expect(tree.inclusionProof(index: index) == ReferenceTree.path(index, hashes[...]), "index \(index)")
+        }
+    }
+
     @Test func theFrontierTracksTheRootAndSerialises() {
         var frontier = MerkleFrontier()
         #expect(frontier.root == Merkle.emptyRoot)

@@ -88,14 +88,18 @@ struct AuditStoreConformanceTests {
                     seq: 0, time: Timestamp(seconds: 0), event: "e", outcome: "allowed", canonical: nil,
                     leafHash: [0, 0xAA])
             ])
-        var leaves: [(Int64, [UInt8], [UInt8]?)] = []
-        try store.forEachLeaf(from: 2, to: 5) { leaves.append(($0, $1, $2)) }
+        var leaves: [(Int64, [UInt8])] = []
+        try store.forEachLeaf(from: 2, to: 5) { leaves.append(($0, Array($1))) }
         #expect(leaves.map(\.0) == [2, 3, 4])
         #expect(leaves.map(\.1) == [[2, 0xAA], [3, 0xAA], [4, 0xAA]])
-        #expect(leaves.map(\.2) == [nil, Array("event-3".utf8), Array("event-4".utf8)])
+        var rows: [AuditRecord] = []
+        try store.forEachAuditRow(AuditFilter(newestFirst: false), includePruned: true) { rows.append(AuditRecord($0)) }
+        var records: [AuditRecord] = []
+        try store.forEachAuditEvent(AuditFilter(newestFirst: false), includePruned: true) { records.append($0) }
+        #expect(rows == records && rows.map(\.canonical)[2...4] == [nil, Array("event-3".utf8), Array("event-4".utf8)])
         leaves = []
-        try store.forEachLeaf(from: 4, to: 4) { leaves.append(($0, $1, $2)) }
-        try store.forEachLeaf(from: 6, to: 100) { leaves.append(($0, $1, $2)) }
+        try store.forEachLeaf(from: 4, to: 4) { leaves.append(($0, Array($1))) }
+        try store.forEachLeaf(from: 6, to: 100) { leaves.append(($0, Array($1))) }
         #expect(leaves.isEmpty)
         #expect(try store.auditLogSize() == 6)
     }
@@ -124,7 +128,7 @@ struct AuditStoreConformanceTests {
         #expect(try seqs(store, AuditFilter(limit: 5_600)) == Array((count - 5_600..<count).reversed()))
         #expect(try seqs(store, AuditFilter(newestFirst: false, belowSeq: 6_000)).count == 6_000)
         var leaves: [Int64] = []
-        try store.forEachLeaf(from: 10, to: count - 10) { seq, _, _ in leaves.append(seq) }
+        try store.forEachLeaf(from: 10, to: count - 10) { seq, _ in leaves.append(seq) }
         #expect(leaves == Array(10..<count - 10))
     }
 

@@ -66,17 +66,17 @@ extension PostgresStore {
         }
     }
 
-    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, [UInt8], [UInt8]?) throws -> Void) throws {
+    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
         var next = from
         while next < to {
             let rows = try session.query(
                 """
-                SELECT seq, leaf_hash, canonical FROM audit_events
+                SELECT seq, leaf_hash FROM audit_events
                 WHERE seq >= \(next) AND seq < \(to) ORDER BY seq LIMIT \(Int64(Self.pageSize))
                 """)
             for row in rows {
                 let seq = try row.int(0)
-                try body(seq, try row.blob(1) ?? [], try row.blob(2))
+                try (try row.blob(1) ?? []).withUnsafeBytes { try body(seq, $0) }
                 next = seq + 1
             }
             if rows.count < Self.pageSize { return }

@@ -220,10 +220,13 @@ struct Row {
         }
     }
 
-    func blob(_ column: Int32) -> [UInt8]? {
+    func blob(_ column: Int32) -> [UInt8]? { bytes(column).map(Array.init) }
+
+    /// The cell's bytes (a text cell's UTF-8) in SQLite's own buffer, valid
+    /// until the statement steps again; nil for NULL.
+    func bytes(_ column: Int32) -> UnsafeRawBufferPointer? {
         guard !isNull(column) else { return nil }
-        let length = Int(sqlite3_column_bytes(statement.raw, column))
-        guard length > 0, let pointer = sqlite3_column_blob(statement.raw, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: length))
+        let pointer = sqlite3_column_blob(statement.raw, column)
+        return UnsafeRawBufferPointer(start: pointer, count: pointer == nil ? 0 : Int(sqlite3_column_bytes(statement.raw, column)))
     }
 }

@@ -19,6 +19,14 @@ extension SQLiteStore {
     public func forEachAuditEvent(
         _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void
     ) throws {
+        try forEachAuditRow(filter, includePruned: includePruned) { try body(AuditRecord($0)) }
+    }
+
+    /// `forEachAuditEvent` with the cells lent from SQLite's buffers: one
+    /// prepared statement stepped through the rows, nothing copied.
+    public func forEachAuditRow(
+        _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRowCells) throws -> Void
+    ) throws {
         var conditions = [includePruned ? "1" : "canonical IS NOT NULL"]
         var values: [SQLValue] = []
         if let below = filter.belowSeq {
@@ -53,15 +61,15 @@ extension SQLiteStore {
             sql += " LIMIT ?"
             values.append(.integer(Int64(limit)))
         }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         try db.forEach(sql, values) { row in
             try body(
-                AuditRecord(
-                    seq: row.int(0), time: Timestamp(microseconds: row.int(1)), event: row.string(2),
-                    outcome: row.string(3), reason: row.text(4), customer: row.text(5), instance: row.text(6),
-                    clientID: row.text(7), flow: row.text(8), method: row.text(9),
-                    status: row.optionalInt(10).map { Int($0) }, remoteAddress: row.text(11),
-                    requestID: row.text(12), latencyMicros: row.optionalInt(13), jti: row.text(14),
-                    canonical: row.blob(15), leafHash: row.blob(16) ?? []))
+                AuditRowCells(
+                    seq: row.int(0), timeMicroseconds: row.int(1), event: row.bytes(2) ?? empty,
+                    outcome: row.bytes(3) ?? empty, reason: row.bytes(4), customer: row.bytes(5), instance: row.bytes(6),
+                    clientID: row.bytes(7), flow: row.bytes(8), method: row.bytes(9), status: row.optionalInt(10),
+                    remoteAddress: row.bytes(11), requestID: row.bytes(12), latencyMicros: row.optionalInt(13),
+                    jti: row.bytes(14), canonical: row.bytes(15), leafHash: row.bytes(16) ?? empty))
         }
     }
 }

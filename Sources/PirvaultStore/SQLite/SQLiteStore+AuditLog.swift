@@ -4,13 +4,13 @@ extension SQLiteStore {
         try db.query("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events") { $0.int(0) }.first ?? 0
     }
 
-    /// Calls `body` with (seq, leaf hash, canonical bytes or nil if pruned) for
-    /// every event with `from <= seq < to`, in order.
-    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, [UInt8], [UInt8]?) throws -> Void) throws {
+    /// Calls `body` with (seq, leaf hash) for every event with
+    /// `from <= seq < to`, in order, the hash lent from SQLite's buffer.
+    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
         try db.forEach(
-            "SELECT seq, leaf_hash, canonical FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq",
+            "SELECT seq, leaf_hash FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq",
             [.integer(from), .integer(to)]
-        ) { try body($0.int(0), $0.blob(1) ?? [], $0.blob(2)) }
+        ) { try body($0.int(0), $0.bytes(1) ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
     }
 
     // MARK: Checkpoints
