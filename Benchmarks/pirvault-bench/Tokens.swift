@@ -50,7 +50,9 @@ func tokenBenchmarks(vaultPath: String, keyPath: String, baseline: Double) throw
     let verifySigRate = rate { _ = signingKey.publicKey.isValidSignature(signature, for: sampleInput) }
     row("baseline: libsodium Ed25519 verify of a 700-byte input", perSecond(verifySigRate))
     let issueRate = try rate { _ = try authority.answer(request, client: client, signer: signer, now: now).result.get() }
-    row("issue JWT in process (verify secret, scope, sign)", perSecond(issueRate) + (issueRate >= 30_000 ? "  goal ≥30,000: met" : "  goal ≥30,000: NOT met"))
+    row(
+        "issue JWT in process (verify secret, scope, sign, event)",
+        perSecond(issueRate) + String(format: "  %.2f× raw sign (goal ≥0.80×: %@)", issueRate / signRate, issueRate >= 0.8 * signRate ? "met" : "NOT met"))
     let opaqueRequest = TokenRequest(clientID: key.clientID, secret: key.clientSecret, format: .opaque)
     let opaqueRate = try rate { _ = try authority.answer(opaqueRequest, client: client, signer: signer, now: now).result.get() }
     row("issue opaque token in process (not stored)", perSecond(opaqueRate))

@@ -98,6 +98,17 @@ final class Connection {
         while try statement.step() { try row(Row(statement: statement)) }
     }
 
+    /// Runs `sql` once per element of `rows`, with one prepared statement.
+    func run<Rows: Sequence>(_ sql: String, eachOf rows: Rows) throws where Rows.Element == [SQLValue] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        for values in rows {
+            try statement.bind(values)
+            while try statement.step() {}
+            statement.reset()
+        }
+    }
+
     func run(_ sql: String, _ values: [SQLValue] = []) throws {
         let statement = try prepare(sql)
         defer { statement.reset() }

@@ -11,7 +11,7 @@ extension SQLiteStore {
         guard let first = records.first else { return }
         guard try auditLogSize() == first.seq, records.enumerated().allSatisfy({ $0.element.seq == first.seq + Int64($0.offset) })
         else { throw StoreError.corrupt(what: "audit event \(first.seq) is not the next index of the log") }
-        for record in records { try db.run(Self.insertAuditEvent, record.storeValues) }
+        try db.run(Self.insertAuditEvent, eachOf: records.lazy.map(\.storeValues))
     }
 
     /// Calls `body` for each audit row that `filter` selects, in its order.
