@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `audit export` and `audit verify` on a large log against `sha256sum` over
-# the export file, in one run (DESIGN §6: export ≤ 1.5× and verify ≤ 0.75×
+# the export file, in one run (the targets in BENCHMARKS.md: export ≤ 1.5× and verify ≤ 0.75×
 # sha256sum, ≤ 256 MiB resident). Builds release, makes a vault of EVENTS
 # gateway-like events with `pirvault-bench make-audit-log` (group commits,
 # ~30 s per million), then RUNS rounds of: export (jsonl, to a file),
