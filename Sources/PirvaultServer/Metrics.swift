@@ -81,9 +81,9 @@ extension Duration {
 
 /// swift-prometheus's own `PrometheusMetricsFactory` registers every
 /// swift-metrics metric without a HELP line. This one registers the same
-/// metrics with their HELP text (from `help`, by name), with names made
-/// Prometheus-safe (Hummingbird's `hb.requests` becomes `hb_requests`), and
-/// with buckets that suit each histogram.
+/// metrics with their HELP text (from `help`, by swift-metrics label; the
+/// registry makes names Prometheus-safe, so Hummingbird's `hb.requests`
+/// shows as `hb_requests`), and with buckets that suit each histogram.
 public struct DescribedMetricsFactory: MetricsFactory {
     let registry: PrometheusCollectorRegistry
 
@@ -98,10 +98,10 @@ public struct DescribedMetricsFactory: MetricsFactory {
         "pirvault_audit_commit_duration_seconds": "Time of one audit group commit (one synchronous transaction).",
         "pirvault_audit_batch_size": "Audit events per group commit.",
         "pirvault_auth_failures_total": "Refused client or token authentications, by reason code.",
-        "hb_requests": "HTTP requests seen by Hummingbird, by route, method and status.",
-        "hb_request_errors": "HTTP requests that ended in an error, by route, method and error type.",
-        "http_server_request_duration": "Time to answer an HTTP request as Hummingbird measures it, in seconds.",
-        "http_server_active_requests": "HTTP requests in progress, by method.",
+        "hb.requests": "HTTP requests seen by Hummingbird, by route, method and status.",
+        "hb.request.errors": "HTTP requests that ended in an error, by route, method and error type.",
+        "http.server.request.duration": "Time to answer an HTTP request as Hummingbird measures it, in seconds.",
+        "http.server.active_requests": "HTTP requests in progress, by method.",
     ]
 
     /// Seconds: from 100 µs (a gateway call) to 2.5 s.
@@ -112,41 +112,27 @@ public struct DescribedMetricsFactory: MetricsFactory {
     ]
     static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 
-    static func name(_ label: String) -> String {
-        String(label.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
-    }
-
-    static func labels(_ dimensions: [(String, String)]) -> [(String, String)] {
-        dimensions.map { (name($0.0), $0.1) }
-    }
-
-    private func help(_ name: String) -> String { Self.help[name] ?? "" }
+    private func help(_ label: String) -> String { Self.help[label] ?? "" }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        let name = Self.name(label)
-        return registry.makeCounter(name: name, labels: Self.labels(dimensions), help: help(name))
+        registry.makeCounter(name: label, labels: dimensions, help: help(label))
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        let name = Self.name(label)
-        return registry.makeCounter(name: name, labels: Self.labels(dimensions), help: help(name))
+        registry.makeCounter(name: label, labels: dimensions, help: help(label))
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        let name = Self.name(label)
-        guard aggregate else { return registry.makeGauge(name: name, labels: Self.labels(dimensions), help: help(name)) }
-        return registry.makeValueHistogram(name: name, labels: Self.labels(dimensions), buckets: Self.batchBuckets, help: help(name))
+        guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: help(label)) }
+        return registry.makeValueHistogram(name: label, labels: dimensions, buckets: Self.batchBuckets, help: help(label))
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        let name = Self.name(label)
-        return registry.makeGauge(name: name, labels: Self.labels(dimensions), help: help(name))
+        registry.makeGauge(name: label, labels: dimensions, help: help(label))
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        let name = Self.name(label)
-        return registry.makeDurationHistogram(
-            name: name, labels: Self.labels(dimensions), buckets: Self.durationBuckets, help: help(name))
+        registry.makeDurationHistogram(name: label, labels: dimensions, buckets: Self.durationBuckets, help: help(label))
     }
 
     public func destroyCounter(_ handler: any CounterHandler) {
