@@ -102,10 +102,7 @@ public final class PirvaultServer: Sendable {
         /// What this attempt's client authentication checked.
         var authentication = AuthenticationCheck()
 
-        var latencyMicros: Int64 {
-            let elapsed = ContinuousClock.now - started
-            return elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        }
+        var latencyMicros: Int64 { (ContinuousClock.now - started).nanoseconds / 1000 }
 
         /// The audit event of an OAuth endpoint call, denied until the handler decides otherwise.
         func oauthEvent(_ name: String, at time: Timestamp) -> AuditEvent {
