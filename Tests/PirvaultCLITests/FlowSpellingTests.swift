@@ -4,13 +4,19 @@ import Testing
 /// Where a command takes one flow path (README, Command reference), `/http/products/details`
 /// and `products/details` mean the same.
 struct FlowSpellingTests {
-    @Test func tokenVerifyTakesBothSpellings() throws {
+    /// A vault whose instance may call `orders/*`, and a token of it.
+    static func vaultWithOrdersToken() throws -> (CLI, String) {
         let cli = try CLI.withVault()
-        defer { cli.removeDirectory() }
         let client = try serviceKeyCredentials(
             cli.run("instance", "create", "acme", "--customer", "ACME", "--flow", "orders/*").stdout)
         let token = cli.run("token", "issue", "--client-id", client.id, stdin: client.secret).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        return (cli, token)
+    }
+
+    @Test func tokenVerifyTakesBothSpellings() throws {
+        let (cli, token) = try Self.vaultWithOrdersToken()
+        defer { cli.removeDirectory() }
 
         for flow in ["/http/orders/7", "orders/7"] {
             let allowed = cli.run("token", "verify", token, "--flow", flow)
@@ -32,12 +38,8 @@ struct FlowSpellingTests {
     }
 
     @Test func auditFiltersTakeBothSpellings() throws {
-        let cli = try CLI.withVault()
+        let (cli, token) = try Self.vaultWithOrdersToken()
         defer { cli.removeDirectory() }
-        let client = try serviceKeyCredentials(
-            cli.run("instance", "create", "acme", "--customer", "ACME", "--flow", "orders/*").stdout)
-        let token = cli.run("token", "issue", "--client-id", client.id, stdin: client.secret).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
         for flow in ["/http/orders/7", "/http/orders/8", "/http/orders/7"] {
             #expect(cli.run("token", "verify", token, "--flow", flow).code == 0)
         }
