@@ -52,15 +52,19 @@ let package = Package(
         ),
         .target(
             name: "PirvaultStore",
+            dependencies: ["CSQLite", "PirvaultCrypto", "PirvaultJSON"],
+            plugins: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "PirvaultPostgres",
             dependencies: [
-                "CSQLite", "PirvaultCrypto", "PirvaultJSON",
+                "PirvaultStore", "PirvaultJSON",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            plugins: ["EmbedMigrations"]
+            ]
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
         .target(name: "PirvaultHTTP", dependencies: ["PirvaultCrypto"]),
@@ -86,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "pirvault",
             dependencies: [
-                "PirvaultCore", "PirvaultServer", "PirvaultStore",
+                "PirvaultCore", "PirvaultServer", "PirvaultStore", "PirvaultPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -99,10 +103,11 @@ let package = Package(
             path: "Benchmarks/pirvault-bench"
         ),
         // A throw-away PostgreSQL server (and a free loopback port) for the tests.
-        .target(name: "PirvaultTestSupport", dependencies: ["PirvaultStore"], path: "Tests/PirvaultTestSupport"),
+        .target(name: "PirvaultTestSupport", dependencies: ["PirvaultStore", "PirvaultPostgres"], path: "Tests/PirvaultTestSupport"),
         .testTarget(name: "PirvaultCryptoTests", dependencies: ["PirvaultCrypto"]),
         .testTarget(name: "PirvaultJSONTests", dependencies: ["PirvaultJSON"]),
-        .testTarget(name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultCrypto", "PirvaultTestSupport"]),
+        .testTarget(
+            name: "PirvaultStoreTests", dependencies: ["PirvaultStore", "PirvaultPostgres", "PirvaultCrypto", "PirvaultTestSupport"]),
         .testTarget(
             name: "PirvaultCoreTests",
             dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON", "PirvaultTestSupport"]),

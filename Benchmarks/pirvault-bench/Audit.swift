@@ -7,7 +7,7 @@ import PirvaultCore
 func auditBenchmarks(eventCount: Int) throws {
     let path = work + "/audit.db"
     let keyPath = work + "/audit.key"
-    let vault = try Vault.create(at: path, unlock: .keyFile(KeyFile.generate(at: keyPath)))
+    let vault = try Vault.create(at: path, unlock: .keyFile(KeyFile.generate(at: keyPath)), stores: .sqlite)
     let single = 300
     let singleTime = try seconds { for i in 0..<single { try vault.appendAuditEvents([PendingAudit(benchmarkEvent(i))]) } }
     row("append, one commit per event (synchronous=FULL)", perSecond(Double(single) / singleTime))
@@ -61,7 +61,7 @@ func appendBenchmarkEvents(to vault: Vault, from: Int, to end: Int) throws {
 /// `Benchmarks/audit-bench.sh`.
 func makeAuditLog(eventCount: Int, directory: String) throws {
     let vault = try Vault.create(
-        at: directory + "/vault.db", unlock: .keyFile(KeyFile.generate(at: directory + "/vault.key")))
+        at: directory + "/vault.db", unlock: .keyFile(KeyFile.generate(at: directory + "/vault.key")), stores: .sqlite)
     let elapsed = try seconds { try appendBenchmarkEvents(to: vault, from: 0, to: eventCount) }
     row("append \(eventCount) events, \(benchmarkBatch) per commit", String(format: "%.1f s", elapsed))
 }

@@ -29,42 +29,41 @@ extension Vault {
     /// leaf index and an RFC 9162 inclusion proof against that checkpoint, the
     /// last line being the checkpoint. Rows stream through `write` in chunks;
     /// only the tree's hashes are held in memory.
+    @available(*, noasync)
     public func exportAudit(
         _ filter: AuditFilter, format: AuditExportFormat, write: ([UInt8]) throws -> Void,
         progress: ((_ done: Int64, _ total: Int64) -> Void)? = nil
     ) throws -> AuditExportResult {
-        let checkpoint = try self.write { () -> CheckpointRecord in
+        let checkpoint = try self.write { tx -> CheckpointRecord in
             // The filter goes into the reason only, so the export event is not
             // itself part of a filtered selection.
-            try audit(
+            try tx.audit(
                 AuditEvent(
                     time: clock.now(), event: "audit.export", outcome: .allowed,
                     reason: "format \(format.rawValue)\(filter.auditNote)"))
-            return try writeCheckpoint()
+            return try writeCheckpoint(in: tx)
         }
         var selection = filter
         selection.newestFirst = false
         selection.belowSeq = checkpoint.treeSize
-        return try storeOperation {
-            try store.read {
-                switch format {
-                case .csv:
-                    return try exportCSV(selection, checkpoint: checkpoint, write: write, progress: progress)
-                case .jsonl:
-                    return try exportJSONL(selection, checkpoint: checkpoint, write: write, progress: progress)
-                }
+        return try read { tx in
+            switch format {
+            case .csv:
+                return try exportCSV(selection, checkpoint: checkpoint, write: write, progress: progress, in: tx)
+            case .jsonl:
+                return try exportJSONL(selection, checkpoint: checkpoint, write: write, progress: progress, in: tx)
             }
         }
     }
 
     private func exportJSONL(
         _ filter: AuditFilter, checkpoint: CheckpointRecord, write: ([UInt8]) throws -> Void,
-        progress: ((Int64, Int64) -> Void)?
+        progress: ((Int64, Int64) -> Void)?, in tx: any StoreReader
     ) throws -> AuditExportResult {
         var leaves: [UInt8] = []
         leaves.reserveCapacity(Int(checkpoint.treeSize) * SHA256.length)
         var wellFormed = true
-        try store.forEachLeaf(from: 0, to: checkpoint.treeSize) { _, leaf in
+        try tx.forEachLeaf(from: 0, to: checkpoint.treeSize) { _, leaf in
             wellFormed = wellFormed && leaf.count == SHA256.length
             leaves.append(contentsOf: leaf)
         }
@@ -77,7 +76,7 @@ extension Vault {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 21)
         var count = 0
-        try store.forEachAuditRow(filter, includePruned: false) { row in
+        try tx.forEachAuditRow(filter, includePruned: false) { row in
             guard let canonical = row.canonical else { return }
             buffer += "{\"index\":".utf8
             buffer += String(row.seq).utf8
@@ -112,11 +111,11 @@ extension Vault {
 
     private func exportCSV(
         _ filter: AuditFilter, checkpoint: CheckpointRecord, write: ([UInt8]) throws -> Void,
-        progress: ((Int64, Int64) -> Void)?
+        progress: ((Int64, Int64) -> Void)?, in tx: any StoreReader
     ) throws -> AuditExportResult {
         var buffer = Array((Self.csvColumns.joined(separator: ",") + "\r\n").utf8)
         var count = 0
-        try store.forEachAuditEvent(filter) { record in
+        try tx.forEachAuditEvent(filter) { record in
             let e = AuditEvent(record: record)
             let cells: [String?] = [
                 String(record.seq), e.time.rfc3339, e.event, e.outcome.rawValue, e.reason, e.customer, e.instance,

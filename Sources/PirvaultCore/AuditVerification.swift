@@ -18,23 +18,25 @@ extension Vault {
     /// checkpoint against it: each signature, each root, and so that each
     /// checkpoint extends the previous one. Each event is checked against its
     /// leaf hash and its columns against its signed content.
+    @available(*, noasync)
     public func verifyAuditLog() throws -> AuditVerificationReport {
         try verifyAuditLog(rowsPerBatch: StoredLogCheck.rowsPerBatch)
     }
 
     /// `verifyAuditLog()` with the leaf checks in batches of `rowsPerBatch` rows.
+    @available(*, noasync)
     func verifyAuditLog(rowsPerBatch: Int) throws -> AuditVerificationReport {
-        try storeOperation { try store.read { try verifyStoredLog(rowsPerBatch: rowsPerBatch) } }
+        try read { try verifyStoredLog(rowsPerBatch: rowsPerBatch, in: $0) }
     }
 
-    private func verifyStoredLog(rowsPerBatch: Int) throws -> AuditVerificationReport {
+    private func verifyStoredLog(rowsPerBatch: Int, in tx: any StoreReader) throws -> AuditVerificationReport {
         var report = AuditVerificationReport()
-        let size = try store.auditLogSize()
-        let checkpoints = try store.checkpoints()
+        let size = try tx.auditLogSize()
+        let checkpoints = try tx.checkpoints()
         report.checkpoints = checkpoints.count
         var signed: [(size: Int64, root: [UInt8])] = []
         if !checkpoints.isEmpty {
-            guard let key = try store.auditSigningKey(), let publicKey = try? Ed25519PublicKey(rawRepresentation: key.publicKey) else {
+            guard let key = try tx.auditSigningKey(), let publicKey = try? Ed25519PublicKey(rawRepresentation: key.publicKey) else {
                 report.problem = "checkpoints exist but the audit signing key is missing"
                 return report
             }
@@ -55,7 +57,7 @@ extension Vault {
         }
         var check = StoredLogCheck(signed: signed, rowsPerBatch: rowsPerBatch)
         do {
-            try store.forEachAuditRow(AuditFilter(newestFirst: false), includePruned: true) { try check.read($0) }
+            try tx.forEachAuditRow(AuditFilter(newestFirst: false), includePruned: true) { try check.read($0) }
         } catch is StoredLogCheck.Stop {}
         let found = check.finish()
         report.events = found.events

@@ -9,3 +9,6 @@ public typealias Plan = PirvaultStore.Plan
 public typealias GrantType = PirvaultStore.GrantType
 public typealias TokenFormat = PirvaultStore.TokenFormat
 public typealias InstanceStatus = PirvaultStore.InstanceStatus
+public typealias VaultStores = PirvaultStore.VaultStores
+public typealias StoreLimits = PirvaultStore.StoreLimits
+public typealias Interrupter = PirvaultStore.Interrupter

@@ -50,18 +50,19 @@ extension Vault {
     /// that had committed before the answer's own commit. The same holds for
     /// the failed-authentication limit: an entry whose limiter keys another
     /// server recorded a failure under since `failuresSeen` is stale too.
+    @available(*, noasync)
     @discardableResult
     public func appendAuditEvents(_ pending: [PendingAudit], failuresSeen: Int64 = .max) throws -> AppendedAudit {
-        try write {
+        try write { tx in
             // Read when this transaction took the write lock: nothing has changed them since.
-            let start = try writeStart ?? store.writeStart()
+            let start = try tx.start
             let current = start.stateVersion
             let failuresElsewhere =
-                start.latestAuthenticationFailure > failuresSeen ? try store.authenticationFailures(after: failuresSeen) : []
+                start.latestAuthenticationFailure > failuresSeen ? try tx.authenticationFailures(after: failuresSeen) : []
             let keysFailedElsewhere = Set(failuresElsewhere.map(\.key))
             var stale = Set<Int>()
             var records: [AuditRecord] = []
-            var next = try store.auditLogSize()
+            var next = try tx.auditLogSize()
             for (index, entry) in pending.enumerated() {
                 if let decidedAt = entry.decidedAt, decidedAt != current {
                     stale.insert(index)
@@ -71,63 +72,62 @@ extension Vault {
                     stale.insert(index)
                     continue
                 }
-                if let opaque = entry.opaque { try store.insertOpaqueToken(opaque) }
+                if let opaque = entry.opaque { try tx.insertOpaqueToken(opaque) }
                 if entry.authenticationFailed {
-                    try store.recordAuthenticationFailures(entry.limiterKeys, at: entry.event.time)
+                    try tx.recordAuthenticationFailures(entry.limiterKeys, at: entry.event.time)
                 }
                 records.append(entry.event.record(seq: next, encoded: entry.encoded))
                 next += 1
             }
             // One statement for the batch: on PostgreSQL one round trip, not one per event.
-            try store.appendAudit(records)
+            try tx.appendAudit(records)
             // While this transaction holds the write lock nobody else records
             // a failure: only this batch's own need reading again.
             let recordedHere = pending.indices.contains { !stale.contains($0) && pending[$0].authenticationFailed }
             let failures =
-                recordedHere ? try store.authenticationFailures(after: failuresSeen) : failuresElsewhere
+                recordedHere ? try tx.authenticationFailures(after: failuresSeen) : failuresElsewhere
             return AppendedAudit(stale: stale, failures: failures, stateVersion: current)
         }
     }
 
     /// Calls `body` for each audit event that `filter` selects (each with its `seq`).
+    @available(*, noasync)
     public func forEachAuditEvent(_ filter: AuditFilter, _ body: (AuditEvent) throws -> Void) throws {
-        try storeOperation {
-            try store.read { try store.forEachAuditEvent(filter) { try body(AuditEvent(record: $0)) } }
-        }
+        try read { try $0.forEachAuditEvent(filter) { try body(AuditEvent(record: $0)) } }
     }
 }
 
 extension Vault {
     /// Deletes the failures recorded before `time` (older than any limit window).
+    @available(*, noasync)
     public func forgetAuthenticationFailures(before time: Timestamp) throws {
-        try storeOperation { try store.write { try store.forgetAuthenticationFailures(before: time) } }
+        try storeOperation { try store.write { try $0.forgetAuthenticationFailures(before: time) } }
     }
 
     /// Changes whenever something a server caches changes (see migration 0004).
-    public func stateVersion() throws -> Int64 { try storeOperation { try store.stateVersion() } }
-
-    /// The jtis of single-revoked tokens that have not expired.
-    public func revokedTokenIDs() throws -> Set<String> {
-        try storeOperation { try store.revokedTokenIDs(at: clock.now()) }
-    }
+    @available(*, noasync)
+    public func stateVersion() throws -> Int64 { try read { try $0.stateVersion() } }
 
     /// The client state of the instance with row id `instanceID`.
+    @available(*, noasync)
     public func clientState(instanceID: Int64) throws -> ClientState? {
-        try storeOperation { try StoreAuthorizationState(store: store, now: clock.now()).client(instanceID: instanceID) }
+        try read { try StoreAuthorizationState(store: $0, now: clock.now()).client(instanceID: instanceID) }
     }
 
     /// Looks up an opaque token by its keyed hash.
+    @available(*, noasync)
     public func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? {
-        try storeOperation { try store.opaqueToken(hash: hash) }
+        try read { try $0.opaqueToken(hash: hash) }
     }
 
     /// Revokes one token by jti (the server's RFC 7009 endpoint; the token was verified by the caller).
+    @available(*, noasync)
     public func revoke(_ token: VerifiedToken, reason: String, requestID: String?, remoteAddress: String?) throws {
-        try write {
+        try write { tx in
             let now = clock.now()
-            try store.revokeToken(
+            try tx.revokeToken(
                 jti: token.jti, instanceID: token.client.instanceID, at: now, expiresAt: Timestamp(seconds: token.expiresAt))
-            try audit(
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "token.revoke", outcome: .allowed, reason: reason, customer: token.client.customer,
                     instance: token.client.name, clientID: token.clientID, remoteAddress: remoteAddress,

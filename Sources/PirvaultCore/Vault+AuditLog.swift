@@ -21,20 +21,24 @@ extension Vault {
 
     // MARK: Audit signing key
 
-    func insertAuditKey(_ key: Ed25519SigningKey, at now: Timestamp) throws {
-        try store.insertAuditSigningKey(
+    func insertAuditKey(_ key: Ed25519SigningKey, at now: Timestamp, in tx: any StoreWriter) throws {
+        try tx.insertAuditSigningKey(
             publicKey: key.publicKey.rawRepresentation,
             sealedPrivateKey: vaultKey.seal(key.seed, associatedData: AD.auditKey(vaultID)), createdAt: now)
     }
 
     /// The checkpoint signer; created on first use in vaults older than the audit log.
-    /// Call inside a write transaction.
-    func noteSigner() throws -> NoteSigner {
-        guard let stored = try store.auditSigningKey() else {
+    func noteSigner(in tx: any StoreWriter) throws -> NoteSigner {
+        guard let stored = try tx.auditSigningKey() else {
             let key = Ed25519SigningKey.generate()
-            try insertAuditKey(key, at: clock.now())
+            try insertAuditKey(key, at: clock.now(), in: tx)
             return NoteSigner(name: logOrigin, key: key)
         }
+        return try noteSigner(stored)
+    }
+
+    /// The checkpoint signer from its stored key; a key that does not open is tampering.
+    func noteSigner(_ stored: (publicKey: [UInt8], sealedPrivateKey: [UInt8])) throws -> NoteSigner {
         guard let seed = try? vaultKey.open(stored.sealedPrivateKey, associatedData: AD.auditKey(vaultID)),
             let key = try? Ed25519SigningKey(seed: seed), key.publicKey.rawRepresentation == stored.publicKey
         else {
@@ -44,19 +48,20 @@ extension Vault {
     }
 
     /// `audit public-key`: the signed-note verifier key of the checkpoints.
+    @available(*, noasync)
     public func auditVerifierKey() throws -> String {
-        try write { try noteSigner().verifier.verifierKey }
+        try write { try noteSigner(in: $0).verifier.verifierKey }
     }
 
     // MARK: Checkpoints
 
     /// Signs a checkpoint of the whole log as it is now (reusing one of that
     /// size). Extends the previous checkpoint's frontier with the leaf hashes
-    /// after it. Call inside a write transaction.
+    /// after it.
     @discardableResult
-    func writeCheckpoint() throws -> CheckpointRecord {
-        let size = try store.auditLogSize()
-        let last = try store.latestCheckpoint()
+    func writeCheckpoint(in tx: any StoreWriter) throws -> CheckpointRecord {
+        let size = try tx.auditLogSize()
+        let last = try tx.latestCheckpoint()
         if let last, last.treeSize == size { return last }
         var frontier = MerkleFrontier()
         if let last {
@@ -66,7 +71,7 @@ extension Vault {
             frontier = stored
         }
         var expected = Int64(frontier.size)
-        try store.forEachLeaf(from: expected, to: size) { seq, leaf in
+        try tx.forEachLeaf(from: expected, to: size) { seq, leaf in
             guard seq == expected else {
                 throw VaultError.tampered("the audit log has no event at index \(expected); run 'pirvault audit verify'")
             }
@@ -79,25 +84,22 @@ extension Vault {
         let checkpoint = Checkpoint(origin: logOrigin, size: frontier.size, rootHash: frontier.root)
         let record = CheckpointRecord(
             treeSize: size, rootHash: checkpoint.rootHash, frontier: frontier.serialized,
-            note: try noteSigner().sign(checkpoint), createdAt: clock.now())
-        try store.insertCheckpoint(record)
-        writeStart?.latestCheckpointSize = record.treeSize
-        writeStart?.latestCheckpointTime = record.createdAt
+            note: try noteSigner(in: tx).sign(checkpoint), createdAt: clock.now())
+        try tx.insertCheckpoint(record)
         return record
     }
 
-    /// Adds a checkpoint when `checkpointPolicy` says one is due. Inside a
-    /// write transaction the latest checkpoint is known from its start (and
-    /// kept current by `writeCheckpoint`), so this asks nothing more.
-    func checkpointIfDue() throws {
-        let size = try store.auditLogSize()
-        let latest = try writeStart.map { ($0.latestCheckpointSize, $0.latestCheckpointTime) }
-            ?? store.latestCheckpoint().map { ($0.treeSize, $0.createdAt) } ?? (0, Timestamp(microseconds: 0))
-        let covered = latest.0
+    /// Adds a checkpoint when `checkpointPolicy` says one is due. The latest
+    /// checkpoint is known from the transaction's start (and kept current by
+    /// its own checkpoints), so this asks nothing more.
+    func checkpointIfDue(in tx: any StoreWriter) throws {
+        let size = try tx.auditLogSize()
+        let start = try tx.start
+        let covered = start.latestCheckpointSize
         guard size > covered else { return }
-        let age = clock.now().seconds - latest.1.seconds
+        let age = clock.now().seconds - start.latestCheckpointTime.seconds
         if size - covered >= checkpointPolicy.everyEvents || age >= checkpointPolicy.everySeconds {
-            try writeCheckpoint()
+            try writeCheckpoint(in: tx)
         }
     }
 
@@ -105,11 +107,12 @@ extension Vault {
 
     /// Deletes the bodies of events before `time`; their leaf hashes stay, so
     /// every checkpoint and proof still verifies. The pruning is itself audited.
+    @available(*, noasync)
     public func pruneAudit(before time: Timestamp) throws -> Int {
-        try write {
-            try writeCheckpoint()
-            let pruned = try store.pruneAuditBodies(before: time)
-            try audit(
+        try write { tx in
+            try writeCheckpoint(in: tx)
+            let pruned = try tx.pruneAuditBodies(before: time)
+            try tx.audit(
                 AuditEvent(
                     time: clock.now(), event: "audit.prune", outcome: .allowed,
                     reason: "\(pruned) event bodies before \(time.rfc3339) deleted; leaf hashes kept"))

@@ -9,16 +9,17 @@ extension Vault {
     /// exactly the events it covers are read. When it does not, nothing is
     /// written to the vault: the report names the latest stored checkpoint and
     /// counts the events as they are, and says the log failed verification.
+    @available(*, noasync)
     public func auditReport(_ filter: AuditFilter) throws -> AuditReport {
         let verification = try verifyAuditLog()
         let checkpoint: CheckpointRecord?
         if verification.isValid {
-            checkpoint = try write {
-                try audit(AuditEvent(time: clock.now(), event: "audit.report", outcome: .allowed, reason: "html\(filter.auditNote)"))
-                return try writeCheckpoint()
+            checkpoint = try write { tx in
+                try tx.audit(AuditEvent(time: clock.now(), event: "audit.report", outcome: .allowed, reason: "html\(filter.auditNote)"))
+                return try writeCheckpoint(in: tx)
             }
         } else {
-            checkpoint = try storeOperation { try store.read { try store.latestCheckpoint() } }
+            checkpoint = try read { try $0.latestCheckpoint() }
         }
         var selection = filter
         selection.newestFirst = false

@@ -37,30 +37,29 @@ extension Vault {
     /// The check reopens the target with this vault's unlock key and verifies
     /// its audit log, tree size, latest checkpoint, audit key, each table's
     /// row count and every sealed data key, secret and signing key.
+    @available(*, noasync)
     public func copy(to target: String) throws -> CopyReport {
         let targetName = try storeOperation { try VaultLocation.parse(target).description }
-        try storeOperation { try followVaultKeyRotations() }  // another node may have rotated the key since we unlocked
-        try write {
-            _ = try noteSigner()  // a vault older than the audit log gets its key now, so the copy has it
-            try audit(
+        try followVaultKeyRotations()  // another node may have rotated the key since we unlocked
+        try write { tx in
+            _ = try noteSigner(in: tx)  // a vault older than the audit log gets its key now, so the copy has it
+            try tx.audit(
                 AuditEvent(time: clock.now(), event: "vault.copy", outcome: .allowed, reason: "copy to \(targetName)"))
-            try writeCheckpoint()
+            try writeCheckpoint(in: tx)
         }
         let source: CopySnapshot
         do {
-            source = try storeOperation {
-                try store.read {
-                    let snapshot = try CopySnapshot(of: store)
-                    _ = try VaultStores.create(target, header: snapshot.header) { copy in
-                        for table in CopiedTable.allCases { try copyRows(of: table, to: copy) }
-                    }
-                    return snapshot
+            source = try read { tx in
+                let snapshot = try CopySnapshot(of: tx)
+                _ = try stores.create(target, .commandLine, snapshot.header) { _, copy in
+                    for table in CopiedTable.allCases { try copyRows(of: table, from: tx, to: copy) }
                 }
+                return snapshot
             }
             try verifyCopy(at: target, named: targetName, against: source)
         } catch {
-            try? write {
-                try audit(
+            try? write { tx in
+                try tx.audit(
                     AuditEvent(
                         time: clock.now(), event: "vault.copy", outcome: .error, reason: "copy to \(targetName) failed")
                 )
@@ -73,10 +72,10 @@ extension Vault {
     }
 
     /// Streams `table` into `copy` in batches, in key order.
-    private func copyRows(of table: CopiedTable, to copy: any VaultStore) throws {
+    private func copyRows(of table: CopiedTable, from source: any StoreReader, to copy: any StoreWriter) throws {
         var batch: [[StoreValue]] = []
         batch.reserveCapacity(Self.copyBatchSize)
-        try store.forEachRow(of: table) { row in
+        try source.forEachRow(of: table) { row in
             batch.append(row)
             if batch.count == Self.copyBatchSize {
                 try copy.insertRows(into: table, batch)
@@ -94,10 +93,11 @@ extension Vault {
             )
         }
         let copy = try storeOperation {
-            let store = try VaultStores.open(target)
-            return try Vault.unlocked(store, header: try store.header(), unlockKey: unlockKey, clock: clock)
+            let store = try stores.open(target, .commandLine)
+            return try Vault.unlocked(
+                store, stores: stores, header: try store.read { try $0.header() }, unlockKey: unlockKey, clock: clock)
         }
-        let copied = try storeOperation { try copy.store.read { try CopySnapshot(of: copy.store) } }
+        let copied = try copy.read { try CopySnapshot(of: $0) }
         if copied.header != source.header { throw mismatch("the header differs") }
         for table in CopiedTable.allCases where copied.rowCounts[table] != source.rowCounts[table] {
             throw mismatch(
@@ -118,22 +118,25 @@ extension Vault {
     /// The audit public key, read without writing (the key exists in both
     /// vaults once `copy` has appended its event).
     private func checkpointVerifierKey() throws -> String {
-        try storeOperation { try store.read { try noteSigner().verifier.verifierKey } }
+        try read { tx in
+            guard let stored = try tx.auditSigningKey() else {
+                throw VaultError.tampered("the vault has no audit signing key; run 'pirvault audit verify'")
+            }
+            return try noteSigner(stored).verifier.verifierKey
+        }
     }
 
     /// Opens every instance's data key and secrets and every signing key:
     /// each must open under this vault's keys with its row's associated data.
     private func openEverySealedKey() throws {
-        try storeOperation {
-            try store.read {
-                try store.forEachInstance { record in
-                    let dataKey = try openDataKey(of: record)
-                    for credential in try store.credentials(instanceID: record.id) {
-                        _ = try openSecret(credential, of: record, dataKey: dataKey)
-                    }
+        try read { tx in
+            try tx.forEachInstance { record in
+                let dataKey = try openDataKey(of: record)
+                for credential in try tx.credentials(instanceID: record.id) {
+                    _ = try openSecret(credential, of: record, dataKey: dataKey)
                 }
-                for record in try store.allSigningKeys() { _ = try openSigningKey(record) }
             }
+            for record in try tx.allSigningKeys() { _ = try openSigningKey(record) }
         }
     }
 }
@@ -145,8 +148,7 @@ private struct CopySnapshot {
     let treeSize: Int64
     let checkpoint: CheckpointRecord?
 
-    /// Call inside `store.read`.
-    init(of store: any VaultStore) throws {
+    init(of store: any StoreReader) throws {
         header = try store.header()
         var counts: [CopiedTable: Int64] = [:]
         for table in CopiedTable.allCases { counts[table] = try store.rowCount(of: table) }

@@ -7,32 +7,33 @@ extension Vault {
     /// Gives instance `name` a new secret. The previous secret keeps working
     /// for `graceSeconds` (0: it stops at once, and so do tokens obtained with
     /// it); any older one stops now, so at most two secrets are ever valid.
+    @available(*, noasync)
     public func rotateCredentials(
         named name: String, graceSeconds: Int64 = defaultGraceSeconds,
         secret: SecretSource = .generated(bytes: SecretSource.defaultByteCount)
     ) throws -> ServiceKey {
         guard graceSeconds >= 0 else { throw VaultError.invalidInput("the grace period cannot be negative") }
         let newSecret = try secret.makeSecret()
-        return try write {
-            var record = try record(named: name)
+        return try write { tx in
+            var record = try record(named: name, in: tx)
             guard record.status == .active else {
                 throw VaultError.conflict("instance '\(name)' is revoked; its credentials cannot be rotated — create a new instance instead")
             }
             let dataKey = try openDataKey(of: record)
             let now = clock.now()
-            try store.deleteExpiredCredentials(instanceID: record.id, before: now)
+            try tx.deleteExpiredCredentials(instanceID: record.id, before: now)
             let graceEnd = now.adding(seconds: graceSeconds)
-            for credential in try store.credentials(instanceID: record.id) {
+            for credential in try tx.credentials(instanceID: record.id) {
                 if credential.expiresAt == nil {
-                    try store.expireCredential(id: credential.id, at: graceEnd)
+                    try tx.expireCredential(id: credential.id, at: graceEnd)
                 } else if let end = credential.expiresAt, end > now {
-                    try store.expireCredential(id: credential.id, at: now)
+                    try tx.expireCredential(id: credential.id, at: now)
                 }
             }
-            try addCredential(to: record, dataKey: dataKey, secret: newSecret, createdAt: now.rfc3339)
+            try addCredential(to: record, dataKey: dataKey, secret: newSecret, createdAt: now.rfc3339, in: tx)
             record.updatedAt = now.rfc3339
-            try store.updateInstance(record)
-            try audit(
+            try tx.updateInstance(record)
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "credentials.rotate", outcome: .allowed,
                     reason: graceSeconds == 0 ? "previous secret stopped at once" : "previous secret valid until \(graceEnd.rfc3339)",
@@ -45,21 +46,22 @@ extension Vault {
 
     /// Revokes instance `name`: every secret stops now, and every outstanding
     /// token fails at once (the credential generation they carry is bumped).
+    @available(*, noasync)
     public func revokeCredentials(named name: String) throws {
-        try write {
-            var record = try record(named: name)
+        try write { tx in
+            var record = try record(named: name, in: tx)
             guard record.status == .active else {
                 throw VaultError.conflict("instance '\(name)' is already revoked")
             }
             let now = clock.now()
-            for credential in try store.credentials(instanceID: record.id) where credential.expiresAt.map({ $0 > now }) ?? true {
-                try store.expireCredential(id: credential.id, at: now)
+            for credential in try tx.credentials(instanceID: record.id) where credential.expiresAt.map({ $0 > now }) ?? true {
+                try tx.expireCredential(id: credential.id, at: now)
             }
             record.status = .revoked
             record.credentialGeneration += 1
             record.updatedAt = now.rfc3339
-            try store.updateInstance(record)
-            try audit(
+            try tx.updateInstance(record)
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "credentials.revoke", outcome: .allowed,
                     reason: "all secrets and tokens revoked (generation \(record.credentialGeneration))",

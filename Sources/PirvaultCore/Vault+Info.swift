@@ -54,17 +54,16 @@ public struct VaultInfo: Sendable, Equatable {
 
 extension Vault {
     /// The vault's backend, location, identity and sizes, read from one snapshot.
+    @available(*, noasync)
     public func info() throws -> VaultInfo {
-        try storeOperation {
-            try store.read {
-                VaultInfo(
-                    backend: store.backend, location: store.location, schemaVersion: try store.schemaVersion(),
-                    vaultID: vaultID, unlockMethod: unlockMethod.rawValue, instances: try store.instanceCount(),
-                    auditEvents: try store.auditLogSize(),
-                    checkpoint: try store.latestCheckpoint().map {
-                        VaultInfo.Checkpoint(treeSize: $0.treeSize, rootHash: $0.rootHash, createdAt: $0.createdAt)
-                    })
-            }
+        try read { tx in
+            VaultInfo(
+                backend: store.backend, location: store.location, schemaVersion: try tx.schemaVersion(),
+                vaultID: vaultID, unlockMethod: unlockMethod.rawValue, instances: try tx.instanceCount(),
+                auditEvents: try tx.auditLogSize(),
+                checkpoint: try tx.latestCheckpoint().map {
+                    VaultInfo.Checkpoint(treeSize: $0.treeSize, rootHash: $0.rootHash, createdAt: $0.createdAt)
+                })
         }
     }
 }

@@ -8,40 +8,66 @@ extension Vault {
 
     /// Registers a new instance with a fresh data key and client secret, and
     /// returns its service key.
+    @available(*, noasync)
     public func createInstance(_ spec: InstanceSpec) throws -> ServiceKey {
-        try Validation.instanceName(spec.name)
-        try Validation.customerName(spec.customer)
-        let url = spec.url ?? Self.defaultBaseURL
-        let settings = InstanceSettings(
-            plan: spec.plan, roles: spec.roles.map { Validation.appendingUnique([], $0) } ?? spec.plan.defaultRoles,
-            grantTypes: Validation.appendingUnique([], spec.grantTypes ?? [.clientCredentials]),
-            redirectURIs: Validation.appendingUnique([], spec.redirectURIs),
-            flows: try spec.flows.map { try Validation.appendingUnique([], $0.map(Validation.flowPattern)) }
-                ?? spec.plan.defaultFlows,
-            tokenTTL: spec.tokenTTL ?? spec.plan.defaultTokenTTL, url: url,
-            tokenURL: spec.tokenURL ?? url + "/oauth/token")
-        try settings.validate()
-        let secret = try spec.secret.makeSecret()
-        return try write {
-            try requireNameIsFree(spec.name)
-            var clientID = ClientID.generate(instanceName: spec.name)
-            while try store.instance(clientID: clientID) != nil { clientID = ClientID.generate(instanceName: spec.name) }
-            let record = try insert(
-                name: spec.name, customer: spec.customer, clientID: clientID, settings: settings,
-                tokenFormat: spec.tokenFormat, origin: "generated", secret: secret)
-            try audit(
-                AuditEvent(
-                    time: clock.now(), event: "instance.create", outcome: .allowed,
-                    reason: "plan \(settings.plan.rawValue); roles \(settings.roles.joined(separator: ","))",
-                    customer: record.customer, instance: record.name, clientID: record.clientID))
-            return ServiceKey(
-                clientID: clientID, clientSecret: secret, url: record.url, tokenURL: record.tokenURL,
-                createDate: record.createdAt)
+        let prepared = try PreparedInstance(spec)
+        return try write { tx in try createInstance(prepared, in: tx) }
+    }
+
+    /// Registers every instance of `specs` in one transaction (a bulk
+    /// onboarding): all of them, or none if any is refused.
+    @available(*, noasync)
+    public func createInstances(_ specs: [InstanceSpec]) throws -> [ServiceKey] {
+        let prepared = try specs.map(PreparedInstance.init)
+        return try write { tx in try prepared.map { try createInstance($0, in: tx) } }
+    }
+
+    /// An instance spec checked and completed with its defaults, and its
+    /// secret made, before any transaction starts.
+    private struct PreparedInstance {
+        let spec: InstanceSpec
+        let settings: InstanceSettings
+        let secret: String
+
+        init(_ spec: InstanceSpec) throws {
+            try Validation.instanceName(spec.name)
+            try Validation.customerName(spec.customer)
+            let url = spec.url ?? Vault.defaultBaseURL
+            settings = InstanceSettings(
+                plan: spec.plan, roles: spec.roles.map { Validation.appendingUnique([], $0) } ?? spec.plan.defaultRoles,
+                grantTypes: Validation.appendingUnique([], spec.grantTypes ?? [.clientCredentials]),
+                redirectURIs: Validation.appendingUnique([], spec.redirectURIs),
+                flows: try spec.flows.map { try Validation.appendingUnique([], $0.map(Validation.flowPattern)) }
+                    ?? spec.plan.defaultFlows,
+                tokenTTL: spec.tokenTTL ?? spec.plan.defaultTokenTTL, url: url,
+                tokenURL: spec.tokenURL ?? url + "/oauth/token")
+            try settings.validate()
+            secret = try spec.secret.makeSecret()
+            self.spec = spec
         }
+    }
+
+    private func createInstance(_ prepared: PreparedInstance, in tx: any StoreWriter) throws -> ServiceKey {
+        let (spec, settings) = (prepared.spec, prepared.settings)
+        try requireNameIsFree(spec.name, in: tx)
+        var clientID = ClientID.generate(instanceName: spec.name)
+        while try tx.instance(clientID: clientID) != nil { clientID = ClientID.generate(instanceName: spec.name) }
+        let record = try insert(
+            name: spec.name, customer: spec.customer, clientID: clientID, settings: settings,
+            tokenFormat: spec.tokenFormat, origin: "generated", secret: prepared.secret, in: tx)
+        try tx.audit(
+            AuditEvent(
+                time: clock.now(), event: "instance.create", outcome: .allowed,
+                reason: "plan \(settings.plan.rawValue); roles \(settings.roles.joined(separator: ","))",
+                customer: record.customer, instance: record.name, clientID: record.clientID))
+        return ServiceKey(
+            clientID: clientID, clientSecret: prepared.secret, url: record.url, tokenURL: record.tokenURL,
+            createDate: record.createdAt)
     }
 
     /// Stores a service key issued elsewhere (for example by the cloud), its
     /// secret sealed like any other.
+    @available(*, noasync)
     public func importInstance(
         _ key: ServiceKey, name: String, customer: String, plan: Plan = .integrationFlow
     ) throws -> Instance {
@@ -52,16 +78,16 @@ extension Vault {
             flows: plan.defaultFlows, tokenTTL: plan.defaultTokenTTL,
             url: key.url.isEmpty ? Self.defaultBaseURL : key.url, tokenURL: key.tokenURL)
         try settings.validate()
-        return try write {
-            try requireNameIsFree(name)
-            if let existing = try store.instance(clientID: key.clientID) {
+        return try write { tx in
+            try requireNameIsFree(name, in: tx)
+            if let existing = try tx.instance(clientID: key.clientID) {
                 throw VaultError.conflict(
                     "this service key's client id is already stored as instance '\(existing.name)'")
             }
             let record = try insert(
                 name: name, customer: customer, clientID: key.clientID, settings: settings, tokenFormat: .jwt,
-                origin: "imported", secret: key.clientSecret)
-            try audit(
+                origin: "imported", secret: key.clientSecret, in: tx)
+            try tx.audit(
                 AuditEvent(
                     time: clock.now(), event: "instance.import", outcome: .allowed, reason: "plan \(plan.rawValue)",
                     customer: customer, instance: name, clientID: key.clientID))
@@ -69,8 +95,8 @@ extension Vault {
         }
     }
 
-    private func requireNameIsFree(_ name: String) throws {
-        if try store.instance(named: name) != nil {
+    private func requireNameIsFree(_ name: String, in tx: any StoreReader) throws {
+        if try tx.instance(named: name) != nil {
             throw VaultError.conflict(
                 "an instance named '\(name)' already exists; choose another name or change it with 'pirvault instance update \(name)'")
         }
@@ -79,7 +105,7 @@ extension Vault {
     /// Inserts the instance row with a new data key, and its first credential.
     private func insert(
         name: String, customer: String, clientID: String, settings: InstanceSettings, tokenFormat: TokenFormat,
-        origin: String, secret: String
+        origin: String, secret: String, in tx: any StoreWriter
     ) throws -> InstanceRecord {
         let now = clock.now().rfc3339
         var record = InstanceRecord(
@@ -88,15 +114,17 @@ extension Vault {
             tokenTTL: settings.tokenTTL, tokenFormat: tokenFormat, url: settings.url,
             tokenURL: settings.tokenURL, origin: origin, status: .active, createdAt: now, updatedAt: now)
         let dataKey = SealingKey.generate()
-        record.id = try store.insertInstance(record) { id in
+        record.id = try tx.insertInstance(record) { id in
             vaultKey.seal(dataKey.keyBytes, associatedData: AD.dataKey(vaultID, instanceID: id))
         }
-        try addCredential(to: record, dataKey: dataKey, secret: secret, createdAt: now)
+        try addCredential(to: record, dataKey: dataKey, secret: secret, createdAt: now, in: tx)
         return record
     }
 
-    func addCredential(to record: InstanceRecord, dataKey: SealingKey, secret: String, createdAt: String) throws {
-        _ = try store.insertCredential(
+    func addCredential(
+        to record: InstanceRecord, dataKey: SealingKey, secret: String, createdAt: String, in tx: any StoreWriter
+    ) throws {
+        _ = try tx.insertCredential(
             instanceID: record.id, verifier: verifier.tag(for: secret, context: record.clientID), createdAt: createdAt
         ) { credentialID in
             dataKey.seal(Array(secret.utf8), associatedData: AD.secret(vaultID, credentialID: credentialID, instanceID: record.id))
@@ -105,32 +133,35 @@ extension Vault {
 
     // MARK: Reading
 
+    @available(*, noasync)
     public func instance(named name: String) throws -> Instance {
-        Instance(try record(named: name))
+        Instance(try read { try record(named: name, in: $0) })
     }
 
-    func record(named name: String) throws -> InstanceRecord {
-        guard let record = try storeOperation({ try store.instance(named: name) }) else {
+    func record(named name: String, in tx: any StoreReader) throws -> InstanceRecord {
+        guard let record = try tx.instance(named: name) else {
             throw VaultError.notFound("no instance named '\(Validation.printable(name))'; see 'pirvault instance list'")
         }
         return record
     }
 
     /// Calls `body` for every instance (of one customer, or all), ordered by customer and name.
+    @available(*, noasync)
     public func forEachInstance(customer: String? = nil, _ body: (Instance) throws -> Void) throws {
-        try storeOperation { try store.read { try store.forEachInstance(customer: customer) { try body(Instance($0)) } } }
+        try read { try $0.forEachInstance(customer: customer) { try body(Instance($0)) } }
     }
 
     /// The service key of `name` with its current secret. The disclosure is audited.
+    @available(*, noasync)
     public func serviceKey(named name: String) throws -> ServiceKey {
-        try write {
-            let record = try record(named: name)
+        try write { tx in
+            let record = try record(named: name, in: tx)
             let dataKey = try openDataKey(of: record)
-            guard let current = try store.credentials(instanceID: record.id).first(where: { $0.expiresAt == nil }) else {
+            guard let current = try tx.credentials(instanceID: record.id).first(where: { $0.expiresAt == nil }) else {
                 throw VaultError.notFound("instance '\(name)' has no current secret; rotate it with 'pirvault credentials rotate \(name)'")
             }
             let secret = try openSecret(current, of: record, dataKey: dataKey)
-            try audit(
+            try tx.audit(
                 AuditEvent(
                     time: clock.now(), event: "instance.key", outcome: .allowed, reason: "service key disclosed",
                     customer: record.customer, instance: record.name, clientID: record.clientID))
@@ -164,14 +195,15 @@ extension Vault {
     // MARK: Changing
 
     /// Applies `changes` to instance `name` and returns the result.
+    @available(*, noasync)
     public func updateInstance(named name: String, _ changes: InstanceChanges) throws -> Instance {
         guard !changes.isEmpty else {
             throw VaultError.invalidInput("nothing to change; give at least one option such as --add-role or --add-flow")
         }
         let addFlows = try changes.addFlows.map(Validation.flowPattern)
         let removeFlows = try changes.removeFlows.map(Validation.flowPattern)
-        return try write {
-            var record = try record(named: name)
+        return try write { tx in
+            var record = try record(named: name, in: tx)
             var settings = InstanceSettings(
                 plan: record.plan, roles: record.roles, grantTypes: record.grantTypes,
                 redirectURIs: record.redirectURIs, flows: record.flows, tokenTTL: record.tokenTTL, url: record.url,
@@ -242,8 +274,8 @@ extension Vault {
             record.tokenURL = settings.tokenURL
             let now = clock.now()
             record.updatedAt = now.rfc3339
-            try store.updateInstance(record)
-            try audit(
+            try tx.updateInstance(record)
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "instance.update", outcome: .allowed, reason: summary.joined(separator: "; "),
                     customer: record.customer, instance: record.name, clientID: record.clientID))
@@ -254,11 +286,12 @@ extension Vault {
     /// Deletes instance `name`: its row, its secrets and its data key. The
     /// freed pages are zeroed and the WAL truncated, so the sealed data key is
     /// gone from the vault file (crypto-shredding; copies in old backups remain).
+    @available(*, noasync)
     public func deleteInstance(named name: String) throws {
-        try write {
-            let record = try record(named: name)
-            try store.deleteInstance(id: record.id)
-            try audit(
+        try write { tx in
+            let record = try record(named: name, in: tx)
+            try tx.deleteInstance(id: record.id)
+            try tx.audit(
                 AuditEvent(
                     time: clock.now(), event: "instance.delete", outcome: .allowed, reason: "data key destroyed",
                     customer: record.customer, instance: record.name, clientID: record.clientID))

@@ -5,22 +5,23 @@ import PirvaultStore
 extension Vault {
     // MARK: Signing keys
 
-    func insertSigningKey(_ key: Ed25519SigningKey, at now: Timestamp) throws {
-        try store.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.rawRepresentation, createdAt: now) { id in
+    func insertSigningKey(_ key: Ed25519SigningKey, at now: Timestamp, in tx: any StoreWriter) throws {
+        try tx.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.rawRepresentation, createdAt: now) { id in
             vaultKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: id))
         }
     }
 
     /// The key that signs new tokens. A vault made before signing keys
     /// existed gets its first one here.
+    @available(*, noasync)
     public func signingIdentity() throws -> SigningIdentity {
-        let record = try storeOperation { try store.activeSigningKey() }
+        let record = try read { try $0.activeSigningKey() }
         if let record { return SigningIdentity(key: try openSigningKey(record)) }
-        return try write {
-            if let raced = try store.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
+        return try write { tx in
+            if let raced = try tx.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
             let key = Ed25519SigningKey.generate()
-            try insertSigningKey(key, at: clock.now())
-            try audit(AuditEvent(time: clock.now(), event: "keys.signing_created", outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
+            try insertSigningKey(key, at: clock.now(), in: tx)
+            try tx.audit(AuditEvent(time: clock.now(), event: "keys.signing_created", outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
             return SigningIdentity(key: key)
         }
     }
@@ -38,13 +39,15 @@ extension Vault {
 
     /// The public keys a verifier needs now: the active one and every retired
     /// one whose tokens may still be live.
+    @available(*, noasync)
     public func publishedKeys() throws -> [Ed25519PublicKey] {
-        try storeOperation { try store.publishedSigningKeys(at: clock.now()) }.compactMap {
+        try read { try $0.publishedSigningKeys(at: clock.now()) }.compactMap {
             try? Ed25519PublicKey(rawRepresentation: $0.publicKey)
         }
     }
 
     /// `{"keys": [...]}` (RFC 7517) of `publishedKeys()`.
+    @available(*, noasync)
     public func jwks() throws -> JSONValue {
         .object([("keys", .array(try publishedKeys().map(\.jwk)))])
     }
@@ -52,15 +55,16 @@ extension Vault {
     /// Makes a new active signing key. The old one stays in the JWKS until
     /// every token it can have signed has expired: now plus the longest token
     /// lifetime of any instance.
+    @available(*, noasync)
     public func rotateSigningKey() throws -> String {
-        try write {
+        try write { tx in
             let now = clock.now()
-            let lifetime = Int64(max(try store.maximumTokenTTL(), Validation.tokenTTLRange.lowerBound))
-            let old = try store.activeSigningKey()
-            try store.retireActiveSigningKey(at: now, publishedUntil: now.adding(seconds: lifetime))
+            let lifetime = Int64(max(try tx.maximumTokenTTL(), Validation.tokenTTLRange.lowerBound))
+            let old = try tx.activeSigningKey()
+            try tx.retireActiveSigningKey(at: now, publishedUntil: now.adding(seconds: lifetime))
             let key = Ed25519SigningKey.generate()
-            try insertSigningKey(key, at: now)
-            try audit(
+            try insertSigningKey(key, at: now, in: tx)
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "keys.rotate_signing", outcome: .allowed,
                     reason: "new kid \(key.publicKey.thumbprint); previous \(old?.kid ?? "none") published until \(now.adding(seconds: lifetime).rfc3339)"))
@@ -72,14 +76,15 @@ extension Vault {
 
     /// Seals the vault key under a new unlock secret (passphrase or key file).
     /// Only the header changes; nothing else needs re-encrypting.
+    @available(*, noasync)
     public func changeUnlock(to unlock: UnlockSecret) throws {
         let newUnlock = try NewUnlock(unlock)
-        try write {
-            try store.updateUnlock(
+        try write { tx in
+            try tx.updateUnlock(
                 method: newUnlock.method, kdfOpslimit: newUnlock.opslimit, kdfMemlimit: newUnlock.memlimit,
                 kdfSalt: newUnlock.salt,
                 sealedVaultKey: newUnlock.key.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, newUnlock.method)))
-            try audit(
+            try tx.audit(
                 AuditEvent(time: clock.now(), event: "keys.change_unlock", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
         }
         unlockKey = newUnlock.key
@@ -94,16 +99,17 @@ extension Vault {
     /// this one was unlocked, each through its link (sealed under the key
     /// before it). A server thus keeps working across `keys rotate-vault-key`
     /// without a restart or the new key file.
+    @available(*, noasync)
     public func followVaultKeyRotations() throws {
-        try followVaultKeyRotations(to: try storeOperation { try store.vaultKeyEpoch() })
+        try read { tx in try followVaultKeyRotations(to: try tx.vaultKeyEpoch(), in: tx) }
     }
 
     /// Takes the vault keys up to epoch `current` through their links.
-    func followVaultKeyRotations(to current: Int64) throws {
+    func followVaultKeyRotations(to current: Int64, in tx: any StoreReader) throws {
         guard current != vaultKeyEpoch else { return }
         var key = vaultKey
         var epoch = vaultKeyEpoch
-        for link in try store.vaultKeyLinks(after: epoch) where link.epoch == epoch + 1 {
+        for link in try tx.vaultKeyLinks(after: epoch) where link.epoch == epoch + 1 {
             guard let opened = try? key.open(link.sealedKey, associatedData: AD.vaultKeyLink(vaultID, epoch: link.epoch)),
                 let next = try? SealingKey(opened)
             else {
@@ -124,6 +130,7 @@ extension Vault {
     /// are opened with the old one and sealed with the new one, in a single
     /// transaction, so a failure (or a crash) part way leaves the old state.
     /// The new key is also sealed under the old one, for running servers.
+    @available(*, noasync)
     public func rotateVaultKey() throws -> Int {
         let newKey = SealingKey.generate()
         let previous = (key: vaultKey, epoch: vaultKeyEpoch)
@@ -136,8 +143,8 @@ extension Vault {
     }
 
     private func rotateVaultKey(to newKey: SealingKey) throws -> Int {
-        try write {
-            let header = try store.header()
+        try write { tx in
+            let header = try tx.header()
             // Another process may have changed the passphrase or key file
             // since this one was unlocked: the new key must be sealed under
             // the unlock secret the vault has now.
@@ -154,34 +161,34 @@ extension Vault {
             }
             let now = clock.now()
             let newEpoch = vaultKeyEpoch + 1
-            try store.replaceVaultKey(
+            try tx.replaceVaultKey(
                 sealedVaultKey: unlockKey.seal(newKey.keyBytes, associatedData: AD.vaultKey(vaultID, unlockMethod)),
                 sealedVerifierKey: newKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)),
                 link: VaultKeyLink(
                     epoch: newEpoch, sealedKey: vaultKey.seal(newKey.keyBytes, associatedData: AD.vaultKeyLink(vaultID, epoch: newEpoch)),
                     createdAt: now),
                 forgetLinksBefore: now.adding(seconds: -Self.vaultKeyLinkLifetimeSeconds))
-            let dataKeys = try store.sealedDataKeys()
+            let dataKeys = try tx.sealedDataKeys()
             for entry in dataKeys {
                 let ad = AD.dataKey(vaultID, instanceID: entry.instanceID)
                 guard let dataKey = try? vaultKey.open(entry.sealed, associatedData: ad) else {
                     throw VaultError.tampered(
                         "the data key of instance '\(entry.name)' did not decrypt; nothing was changed — restore the vault from a backup")
                 }
-                try store.updateSealedDataKey(instanceID: entry.instanceID, sealed: newKey.seal(dataKey, associatedData: ad))
+                try tx.updateSealedDataKey(instanceID: entry.instanceID, sealed: newKey.seal(dataKey, associatedData: ad))
             }
-            if let auditKey = try store.auditSigningKey() {
+            if let auditKey = try tx.auditSigningKey() {
                 guard let seed = try? vaultKey.open(auditKey.sealedPrivateKey, associatedData: AD.auditKey(vaultID)) else {
                     throw VaultError.tampered("the audit signing key did not decrypt; nothing was changed — restore the vault from a backup")
                 }
-                try store.updateSealedAuditKey(newKey.seal(seed, associatedData: AD.auditKey(vaultID)))
+                try tx.updateSealedAuditKey(newKey.seal(seed, associatedData: AD.auditKey(vaultID)))
             }
-            for record in try store.allSigningKeys() {
+            for record in try tx.allSigningKeys() {
                 let key = try openSigningKey(record)
-                try store.updateSealedPrivateKey(
+                try tx.updateSealedPrivateKey(
                     signingKeyID: record.id, sealed: newKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: record.id)))
             }
-            try audit(
+            try tx.audit(
                 AuditEvent(
                     time: clock.now(), event: "keys.rotate_vault_key", outcome: .allowed,
                     reason: "\(dataKeys.count) data keys re-wrapped"))

@@ -3,7 +3,7 @@ import PirvaultStore
 
 /// Authorization state read straight from the store (the CLI's view).
 struct StoreAuthorizationState: AuthorizationState {
-    let store: any VaultStore
+    let store: any StoreReader
     let now: Timestamp
 
     func client(clientID: String) throws -> ClientState? {
@@ -33,43 +33,54 @@ extension Vault {
     }
 
     /// The current state of a client, for a server's cache.
+    @available(*, noasync)
     public func clientState(clientID: String) throws -> ClientState? {
-        try storeOperation { try StoreAuthorizationState(store: store, now: clock.now()).client(clientID: clientID) }
+        try read { try StoreAuthorizationState(store: $0, now: clock.now()).client(clientID: clientID) }
     }
 
     /// Issues a token for a client_credentials request and audits the outcome
     /// (`token.issue`, allowed or denied with its reason). Throws `TokenError`
     /// when refused.
+    @available(*, noasync)
     public func issueToken(_ request: TokenRequest, issuer: String = TokenAuthority.defaultIssuer) throws -> IssuedToken {
         let signer = try signingIdentity()
         let authority = tokenAuthority(issuer: issuer)
-        let result = try write { () -> Result<IssuedToken, TokenError> in
+        let result = try write { tx -> Result<IssuedToken, TokenError> in
             let now = clock.now()
-            let client = try StoreAuthorizationState(store: store, now: now).client(clientID: request.clientID)
+            let client = try StoreAuthorizationState(store: tx, now: now).client(clientID: request.clientID)
             let answer = authority.answer(request, client: client, signer: signer, now: now)
-            if case .success(let token) = answer.result, let record = token.opaqueRecord { try store.insertOpaqueToken(record) }
-            try audit(answer.event)
+            if case .success(let token) = answer.result, let record = token.opaqueRecord { try tx.insertOpaqueToken(record) }
+            try tx.audit(answer.event)
             return answer.result
         }
         return try result.get()
     }
 
     /// The shared authorization decision for `token` (and `flow`) as of `now`,
-    /// read straight from the store and not audited (`verifyToken` audits it).
+    /// read from one snapshot and not audited (`verifyToken` audits it).
+    @available(*, noasync)
     public func decide(token: String, flow: String?, authority: TokenAuthority, at now: Timestamp) throws -> AccessDecision {
-        try storeOperation { try authority.decide(token: token, flow: flow, state: StoreAuthorizationState(store: store, now: now), now: now) }
+        try read { try decide(token: token, flow: flow, authority: authority, at: now, in: $0) }
+    }
+
+    /// `decide`, read from `tx`.
+    func decide(
+        token: String, flow: String?, authority: TokenAuthority, at now: Timestamp, in tx: any StoreReader
+    ) throws -> AccessDecision {
+        try authority.decide(token: token, flow: flow, state: StoreAuthorizationState(store: tx, now: now), now: now)
     }
 
     /// The shared authorization decision for `token` (and `flow`, in either
     /// spelling of `FlowPath.gatewayPath(userInput:)`), audited as `token.verify`.
+    @available(*, noasync)
     public func verifyToken(_ token: String, flow: String?, issuer: String = TokenAuthority.defaultIssuer) throws -> AccessDecision {
         let authority = tokenAuthority(issuer: issuer)
         let flow = flow.map(FlowPath.gatewayPath(userInput:))
-        return try write {
+        return try write { tx in
             let now = clock.now()
-            let decision = try decide(token: token, flow: flow, authority: authority, at: now)
+            let decision = try decide(token: token, flow: flow, authority: authority, at: now, in: tx)
             let client = decision.client
-            try audit(
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "token.verify", outcome: decision.isAllowed ? .allowed : .denied,
                     reason: decision.reason, customer: client?.customer, instance: client?.name,
@@ -81,20 +92,20 @@ extension Vault {
 
     /// Revokes one token (it must be a valid token of this vault); returns its jti.
     /// Other tokens of the same instance keep working.
+    @available(*, noasync)
     public func revokeToken(_ token: String, issuer: String = TokenAuthority.defaultIssuer) throws -> String {
         let authority = tokenAuthority(issuer: issuer)
-        return try write {
+        return try write { tx in
             let now = clock.now()
-            let decision = try authority.decide(
-                token: token, flow: nil, state: StoreAuthorizationState(store: store, now: now), now: now)
+            let decision = try decide(token: token, flow: nil, authority: authority, at: now, in: tx)
             guard let verified = decision.token else {
                 throw VaultError.notFound("cannot revoke: \(decision.reason)")
             }
-            try store.revokeToken(
+            try tx.revokeToken(
                 jti: verified.jti, instanceID: verified.client.instanceID, at: now,
                 expiresAt: Timestamp(seconds: verified.expiresAt))
-            try store.purgeExpiredTokens(before: now)
-            try audit(
+            try tx.purgeExpiredTokens(before: now)
+            try tx.audit(
                 AuditEvent(
                     time: now, event: "token.revoke", outcome: .allowed, reason: "single token revoked",
                     customer: verified.client.customer, instance: verified.client.name,

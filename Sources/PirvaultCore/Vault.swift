@@ -11,6 +11,8 @@ import PirvaultStore
 /// vault, table, row and column it belongs to.
 public final class Vault {
     let store: any VaultStore
+    /// How locations are opened: this vault's own, and the target of `copy`.
+    let stores: VaultStores
     public let vaultID: String
     /// Replaced by `rotateVaultKey`, and followed when another process or
     /// node rotates it (`followVaultKeyRotations`).
@@ -24,16 +26,15 @@ public final class Vault {
     public let clock: Clock
     /// When `write` adds a checkpoint to the audit log.
     public var checkpointPolicy = CheckpointPolicy()
-    /// What the outermost write transaction under way started from; nil outside one.
-    var writeStart: WriteStart?
 
     public var path: String { store.location }
 
     private init(
-        store: any VaultStore, vaultID: String, vaultKey: SealingKey, vaultKeyEpoch: Int64, unlockKey: SealingKey,
-        unlockMethod: VaultHeaderRecord.UnlockMethod, verifier: SecretVerifier, clock: Clock
+        store: any VaultStore, stores: VaultStores, vaultID: String, vaultKey: SealingKey, vaultKeyEpoch: Int64,
+        unlockKey: SealingKey, unlockMethod: VaultHeaderRecord.UnlockMethod, verifier: SecretVerifier, clock: Clock
     ) {
         self.store = store
+        self.stores = stores
         self.vaultID = vaultID
         self.vaultKey = vaultKey
         self.vaultKeyEpoch = vaultKeyEpoch
@@ -45,13 +46,20 @@ public final class Vault {
 
     public static let minimumPassphraseLength = 10
 
-    /// Creates a new vault at `path`, unlocked by `unlock`.
-    public static func create(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
+    /// Creates a new vault at `location` (a path, or a URL that `stores`
+    /// knows), unlocked by `unlock`: its schema, header, first keys, first
+    /// audit row and checkpoint in one transaction.
+    @available(*, noasync, message: "a vault blocks its thread; run it on a SerializedVault")
+    public static func create(
+        at location: String, unlock: UnlockSecret, stores: VaultStores, limits: StoreLimits = .commandLine,
+        clock: Clock = .system
+    ) throws -> Vault {
         let vaultID = UUID().uuidString.lowercased()
         let now = clock.now()
         let newUnlock = try NewUnlock(unlock)
         let vaultKey = SealingKey.generate()
         let verifierKey = SecretBytes.random(count: SecretVerifier.keyLength)
+        let verifier = try SecretVerifier(key: verifierKey)
         let header = VaultHeaderRecord(
             vaultID: vaultID, unlockMethod: newUnlock.method, kdfOpslimit: newUnlock.opslimit,
             kdfMemlimit: newUnlock.memlimit, kdfSalt: newUnlock.salt,
@@ -60,26 +68,30 @@ public final class Vault {
             createdAt: now.rfc3339)
         var vault: Vault? = nil
         _ = try storeOperation {
-            try VaultStores.create(path, header: header) { store in
+            try stores.create(location, limits, header) { store, tx in
                 let created = Vault(
-                    store: store, vaultID: vaultID, vaultKey: vaultKey, vaultKeyEpoch: 1, unlockKey: newUnlock.key,
-                    unlockMethod: newUnlock.method, verifier: try SecretVerifier(key: verifierKey), clock: clock)
-                try created.insertSigningKey(.generate(), at: now)
-                try created.insertAuditKey(.generate(), at: now)
-                try created.audit(
+                    store: store, stores: stores, vaultID: vaultID, vaultKey: vaultKey, vaultKeyEpoch: 1,
+                    unlockKey: newUnlock.key, unlockMethod: newUnlock.method, verifier: verifier, clock: clock)
+                try created.insertSigningKey(.generate(), at: now, in: tx)
+                try created.insertAuditKey(.generate(), at: now, in: tx)
+                try tx.audit(
                     AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
-                try created.writeCheckpoint()
+                try created.writeCheckpoint(in: tx)
                 vault = created
             }
         }
         return vault!
     }
 
-    /// Opens and unlocks the vault at `path`. A wrong key file or passphrase
+    /// Opens and unlocks the vault at `location`. A wrong key file or passphrase
     /// throws `VaultError.unlockFailed` and leaves a `vault.unlock` audit row.
-    public static func open(at path: String, unlock: UnlockSecret, clock: Clock = .system) throws -> Vault {
-        let store = try storeOperation { try VaultStores.open(path) }
-        let header = try storeOperation { try store.header() }
+    @available(*, noasync, message: "a vault blocks its thread; run it on a SerializedVault")
+    public static func open(
+        at location: String, unlock: UnlockSecret, stores: VaultStores, limits: StoreLimits = .commandLine,
+        clock: Clock = .system
+    ) throws -> Vault {
+        let store = try storeOperation { try stores.open(location, limits) }
+        let header = try storeOperation { try store.read { try $0.header() } }
         let unlockKey: SealingKey
         switch (unlock, header.unlockMethod) {
         case (.keyFile(let bytes), .keyFile):
@@ -100,14 +112,15 @@ public final class Vault {
             throw VaultError.invalidInput(
                 "this vault is unlocked with a passphrase; pass --passphrase-file F or set PIRVAULT_PASSPHRASE")
         }
-        return try unlocked(store, header: header, unlockKey: unlockKey, clock: clock)
+        return try unlocked(store, stores: stores, header: header, unlockKey: unlockKey, clock: clock)
     }
 
     /// Opens the vault key in `header` with `unlockKey` (a key file's key, or
     /// the Argon2id result of the passphrase under the header's parameters).
     /// `open` and the check of a `copy` both unlock through here.
+    @available(*, noasync)
     static func unlocked(
-        _ store: any VaultStore, header: VaultHeaderRecord, unlockKey: SealingKey, clock: Clock
+        _ store: any VaultStore, stores: VaultStores, header: VaultHeaderRecord, unlockKey: SealingKey, clock: Clock
     ) throws -> Vault {
         let vaultKey: SealingKey
         do {
@@ -115,12 +128,11 @@ public final class Vault {
                 unlockKey.open(header.sealedVaultKey, associatedData: AD.vaultKey(header.vaultID, header.unlockMethod)))
         } catch {
             _ = try storeOperation {
-                try store.write {
-                    try append(
+                try store.write { tx in
+                    try tx.audit(
                         AuditEvent(
                             time: clock.now(), event: "vault.unlock", outcome: .denied,
-                            reason: "wrong key file or passphrase"),
-                        to: store)
+                            reason: "wrong key file or passphrase"))
                 }
             }
             throw VaultError.unlockFailed(path: store.location)
@@ -132,52 +144,55 @@ public final class Vault {
             throw VaultError.tampered("the vault's verifier key did not decrypt: the vault header was altered; restore it from a backup")
         }
         return Vault(
-            store: store, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: header.vaultKeyEpoch, unlockKey: unlockKey,
-            unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey), clock: clock)
+            store: store, stores: stores, vaultID: header.vaultID, vaultKey: vaultKey, vaultKeyEpoch: header.vaultKeyEpoch,
+            unlockKey: unlockKey, unlockMethod: header.unlockMethod, verifier: try SecretVerifier(key: verifierKey),
+            clock: clock)
     }
 
     /// A second, independent connection to the same vault with the same keys
     /// (a server reads on one and writes on the other), without unlocking again.
-    public func openAnotherConnection() throws -> Vault {
-        Vault(
-            store: try storeOperation { try store.openAnother() }, vaultID: vaultID, vaultKey: vaultKey,
-            vaultKeyEpoch: vaultKeyEpoch, unlockKey: unlockKey, unlockMethod: unlockMethod, verifier: verifier, clock: clock)
+    @available(*, noasync, message: "a vault blocks its thread; run it on a SerializedVault")
+    public func openAnotherConnection() throws -> sending Vault {
+        do {
+            return Vault(
+                store: try store.openAnother(), stores: stores, vaultID: vaultID, vaultKey: vaultKey,
+                vaultKeyEpoch: vaultKeyEpoch, unlockKey: unlockKey, unlockMethod: unlockMethod, verifier: verifier,
+                clock: clock)
+        } catch let error as StoreError {
+            throw VaultError.store(error)
+        }
     }
 
-    /// Appends `event` at the next leaf index, in the current transaction.
-    func audit(_ event: AuditEvent) throws {
-        try Self.append(event, to: store)
-    }
-
-    static func append(_ event: AuditEvent, to store: any VaultStore) throws {
-        try store.appendAudit(event.record(seq: try store.auditLogSize(), encoded: event.encoded))
-    }
-
-    /// Runs several vault operations as one: all of their changes and audit
-    /// rows land together, or none do (for bulk imports).
-    public func inOneTransaction<T>(_ body: () throws -> T) throws -> T {
-        try write(body)
-    }
+    /// Stops this vault's store work from another thread (a deadline).
+    public var interrupter: Interrupter { store.interrupter }
 
     /// Runs `body` in one write transaction, with store errors translated,
     /// and writes a checkpoint when the policy says one is due. It first
     /// takes any vault key that another process rotated to since, so what
     /// it seals and opens uses the vault's current key.
-    func write<T>(_ body: () throws -> T) throws -> T {
+    @available(*, noasync)
+    func write<T>(_ body: (any StoreWriter) throws -> T) throws -> T {
         try storeOperation {
-            try store.write {
-                let outermost = writeStart == nil
-                if outermost {
-                    let start = try store.writeStart()
-                    try followVaultKeyRotations(to: start.vaultKeyEpoch)
-                    writeStart = start
-                }
-                defer { if outermost { writeStart = nil } }
-                let result = try body()
-                try checkpointIfDue()
+            try store.write { tx in
+                try followVaultKeyRotations(to: try tx.start.vaultKeyEpoch, in: tx)
+                let result = try body(tx)
+                try checkpointIfDue(in: tx)
                 return result
             }
         }
+    }
+
+    /// Runs `body` against one snapshot, with store errors translated.
+    @available(*, noasync)
+    func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+        try storeOperation { try store.read(body) }
+    }
+}
+
+extension StoreWriter {
+    /// Appends `event` at the next leaf index, in this transaction.
+    func audit(_ event: AuditEvent) throws {
+        try appendAudit([event.record(seq: try auditLogSize(), encoded: event.encoded)])
     }
 }
 

@@ -34,11 +34,11 @@ final class JWTTarget: @unchecked Sendable {
             let key = try KeyFile.read(at: keyPath)
             // "Now" is the moment of the fixture's last audit event, when all its tokens were live.
             var newest: Timestamp?
-            try Vault.open(at: vaultPath, unlock: .keyFile(key)).forEachAuditEvent(AuditFilter(limit: 1)) {
+            try Vault.open(at: vaultPath, unlock: .keyFile(key), stores: .sqlite).forEachAuditEvent(AuditFilter(limit: 1)) {
                 newest = $0.time
             }
             guard let now = newest else { fatalError("the fuzz fixture vault has no audit events") }
-            vault = try Vault.open(at: vaultPath, unlock: .keyFile(key), clock: Clock { now })
+            vault = try Vault.open(at: vaultPath, unlock: .keyFile(key), stores: .sqlite, clock: Clock { now })
             self.now = now
             authority = vault.tokenAuthority()
         } catch {

@@ -1,139 +1,126 @@
-import Foundation
 import PirvaultCore
 import ServiceLifecycle
 import Synchronization
 
 /// Durable audit with group commit, as a service of the application's
-/// `ServiceGroup`. A request hands over its event and waits; one writer
-/// thread commits everything that is waiting in one transaction
-/// (`synchronous=FULL`), then answers all of them. While one commit syncs,
-/// the next batch gathers, so durability costs one fsync per batch, not per
-/// request; the writer is woken only when it has gone idle, not per request.
-/// If the commit fails every waiter gets the error (the request is then
-/// refused with 503, never served unaudited). A decision made on a state that
-/// changed before the commit gets `StaleDecision` instead, and its request is
-/// decided again on the new state.
+/// `ServiceGroup`. A request hands over its event and waits; the service
+/// commits everything that is waiting in one transaction (`synchronous=FULL`)
+/// on the writer connection, then answers all of them. While one commit
+/// syncs, the next batch gathers, so durability costs one fsync per batch,
+/// not per request.
 ///
-/// The writer thread runs while the service runs: it starts with `run()` and,
-/// on graceful shutdown (after the HTTP server has stopped, as the service
-/// group stops services in reverse order), commits what is left and ends.
+/// Every batch has a deadline: its oldest request's arrival plus the
+/// configured timeout. A commit that misses it (a database that stalls or a
+/// lock held elsewhere) is stopped, and each of its requests is refused
+/// with 503 — never served unaudited, never left hanging. A decision made
+/// on a state that changed before the commit gets `StaleDecision` instead,
+/// and its request is decided again on the new state.
+///
+/// On graceful shutdown (after the HTTP server has stopped, as the service
+/// group stops services in reverse order) it commits what is left and ends.
 final class AuditCommitter: Service, Sendable {
-    /// Work for the writer thread: a batch of audit rows, or one other write.
-    private struct Pending {
+    private struct Waiting {
         var entries: [PendingAudit] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
-        var jobs: [@Sendable (Vault) -> Void] = []
-        var idle = false
-        var stopping = false
+        var oldest = ContinuousClock.now
+        var stopped = false
     }
 
-    private let pending = Mutex(Pending())
-    /// Fed from the vault after each commit with the failed authentications
-    /// of every server, so the limit counts across nodes.
+    private let waiting = Mutex(Waiting())
+    /// Rung when work arrives; holds at most one ring, so a busy committer
+    /// finds everything that gathered meanwhile in one batch.
+    private let doorbell: AsyncStream<Void>.Continuation
+    private let rings: AsyncStream<Void>
+    private let writer: any AuditBatchWriter
+    /// Fed with the failed authentications of every server after each
+    /// commit, so the limit counts across nodes.
     private let limiter: FailureLimiter
     private let metrics: ServerMetrics
+    private let timeout: Duration
+    private let clock: Clock
     /// The vault's state version at the latest commit: a newer one than the
     /// cache holds means another process or node changed the vault.
     let latestStateVersion = Atomic<Int64>(.min)
-    /// The last failure row already fed to `limiter` (touched only by the writer thread).
-    nonisolated(unsafe) private var failuresSeen: Int64 = 0
-    nonisolated(unsafe) private var batchesSincePurge = AuditCommitter.batchesBetweenPurges
-    private let wake = DispatchSemaphore(value: 0)
-    private let vault: Mutex<Vault>
 
-    init(vault: sending Vault, limiter: FailureLimiter, metrics: ServerMetrics) {
+    init(writer: any AuditBatchWriter, limiter: FailureLimiter, metrics: ServerMetrics, timeout: Duration, clock: Clock) {
+        self.writer = writer
         self.limiter = limiter
         self.metrics = metrics
-        self.vault = Mutex(vault)
+        self.timeout = timeout
+        self.clock = clock
+        (rings, doorbell) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Returns once `entry` is committed; throws `StaleDecision` if the
-    /// state its request was decided on is no longer current.
+    /// state its request was decided on is no longer current, and the
+    /// vault's error if the commit failed or missed its deadline.
     func commit(_ entry: PendingAudit) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enqueue { state in
-                state.entries.append(entry)
-                state.waiters.append(continuation)
-            } refused: {
-                continuation.resume(throwing: CancellationError())
+            let accepted = waiting.withLock { waiting -> Bool in
+                guard !waiting.stopped else { return false }
+                if waiting.entries.isEmpty { waiting.oldest = .now }
+                waiting.entries.append(entry)
+                waiting.waiters.append(continuation)
+                return true
             }
+            if accepted { doorbell.yield() } else { continuation.resume(throwing: CancellationError()) }
         }
     }
 
-    /// Runs `body` on the writer thread, between two batches: for the few
-    /// writes besides audit rows (a token revocation), so that they never
-    /// block a request thread.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            enqueue { state in
-                state.jobs.append { vault in continuation.resume(with: Result { try body(vault) }) }
-            } refused: {
-                continuation.resume(throwing: CancellationError())
-            }
-        }
-    }
-
-    /// Adds work, waking the writer only if it sleeps.
-    private func enqueue(_ add: (inout Pending) -> Void, refused: () -> Void) {
-        let (accepted, wasIdle) = pending.withLock { state -> (Bool, Bool) in
-            guard !state.stopping else { return (false, false) }
-            add(&state)
-            defer { state.idle = false }
-            return (true, state.idle)
-        }
-        if !accepted { refused() } else if wasIdle { wake.signal() }
-    }
-
-    /// The service: the writer thread runs until graceful shutdown (or
-    /// cancellation), then commits what is waiting and stops.
+    /// The service: commits batches until graceful shutdown (or
+    /// cancellation), then commits what is still waiting.
     func run() async {
-        pending.withLock { $0.stopping = false }
-        let (finished, finish) = AsyncStream<Never>.makeStream()
-        let thread = Thread { [self] in
-            writeUntilStopped()
-            finish.finish()
+        var progress = Progress()
+        await withGracefulShutdownHandler {
+            for await _ in rings {
+                while let batch = take() { await commit(batch, &progress) }
+            }
+        } onGracefulShutdown: {
+            self.waiting.withLock { $0.stopped = true }
+            self.doorbell.finish()
         }
-        thread.name = "pirvault-audit"
-        thread.start()
-        try? await gracefulShutdown()
-        pending.withLock { $0.stopping = true }
-        wake.signal()
-        for await _ in finished {}
+        // Cancelled before the rings were all read: nobody will commit these.
+        waiting.withLock { $0.stopped = true }
+        while let batch = take() { for waiter in batch.waiters { waiter.resume(throwing: CancellationError()) } }
     }
 
-    private func writeUntilStopped() {
-        while true {
-            let (batch, idle) = pending.withLock { state -> (Pending, Bool) in
-                let taken = state
-                state.entries.removeAll(keepingCapacity: true)
-                state.waiters.removeAll(keepingCapacity: true)
-                state.jobs.removeAll(keepingCapacity: true)
-                state.idle = taken.waiters.isEmpty && taken.jobs.isEmpty && !taken.stopping
-                return (taken, state.idle)
-            }
-            if idle {
-                wake.wait()
-                continue
-            }
-            vault.withLock { vault in
-                for job in batch.jobs { job(vault) }
-                if !batch.waiters.isEmpty { commit(batch, vault) }
-            }
-            if batch.stopping && batch.waiters.isEmpty && batch.jobs.isEmpty { return }
+    /// What the committer carries from one batch to the next.
+    private struct Progress {
+        /// The last failure row already fed to `limiter`.
+        var failuresSeen: Int64 = 0
+        var batchesSincePurge = AuditCommitter.batchesBetweenPurges
+    }
+
+    private func take() -> Waiting? {
+        waiting.withLock { waiting -> Waiting? in
+            guard !waiting.entries.isEmpty else { return nil }
+            let batch = waiting
+            waiting.entries.removeAll(keepingCapacity: true)
+            waiting.waiters.removeAll(keepingCapacity: true)
+            return batch
         }
     }
 
-    private func commit(_ batch: Pending, _ vault: Vault) {
+    private func commit(_ batch: Waiting, _ progress: inout Progress) async {
         let started = ContinuousClock.now
+        progress.batchesSincePurge += 1
+        var purgeBefore: Timestamp? = nil
+        if progress.batchesSincePurge > Self.batchesBetweenPurges {
+            // Now and then (and before the first batch) the failed
+            // authentications older than the limit's window are forgotten.
+            progress.batchesSincePurge = 0
+            purgeBefore = clock.now().adding(seconds: -2 * limiter.windowSeconds)
+        }
         do {
-            try forgetOldFailures(vault)
-            let appended = try vault.appendAuditEvents(batch.entries, failuresSeen: failuresSeen)
+            let appended = try await writer.append(
+                batch.entries, failuresSeen: progress.failuresSeen, forgettingFailuresBefore: purgeBefore,
+                until: batch.oldest + timeout)
             for failure in appended.failures {
                 limiter.recordFailure(failure.key, now: failure.time.seconds)
-                failuresSeen = failure.id
+                progress.failuresSeen = failure.id
             }
             latestStateVersion.store(appended.stateVersion, ordering: .releasing)
-            metrics.auditCommitted(events: batch.entries.count - appended.stale.count, duration: ContinuousClock.now - started)
+            metrics.auditCommitted(events: batch.entries.count - appended.stale.count, duration: .now - started)
             for (index, waiter) in batch.waiters.enumerated() {
                 if appended.stale.contains(index) { waiter.resume(throwing: StaleDecision()) } else { waiter.resume() }
             }
@@ -141,18 +128,31 @@ final class AuditCommitter: Service, Sendable {
             for waiter in batch.waiters { waiter.resume(throwing: error) }
         }
     }
+
+    static let batchesBetweenPurges = 10_000
 }
 
-extension AuditCommitter {
-    static let batchesBetweenPurges = 10_000
+/// Where the committer writes a batch: the vault's writing connection (a
+/// `SerializedVault`), or in tests one that fails, stalls or refuses as told.
+protocol AuditBatchWriter: Sendable {
+    /// Appends the entries that are not stale in one transaction, after
+    /// deleting the failed authentications older than `forgettingFailuresBefore`
+    /// when given; stopped at `deadline`.
+    func append(
+        _ entries: [PendingAudit], failuresSeen: Int64, forgettingFailuresBefore: Timestamp?,
+        until deadline: ContinuousClock.Instant
+    ) async throws -> AppendedAudit
+}
 
-    /// Now and then (and before the first batch) forgets the failed
-    /// authentications older than the limit's window.
-    private func forgetOldFailures(_ vault: Vault) throws {
-        batchesSincePurge += 1
-        guard batchesSincePurge > Self.batchesBetweenPurges else { return }
-        batchesSincePurge = 0
-        try vault.forgetAuthenticationFailures(before: vault.clock.now().adding(seconds: -2 * limiter.windowSeconds))
+extension SerializedVault: AuditBatchWriter {
+    func append(
+        _ entries: [PendingAudit], failuresSeen: Int64, forgettingFailuresBefore: Timestamp?,
+        until deadline: ContinuousClock.Instant
+    ) async throws -> AppendedAudit {
+        try await perform(until: deadline) { vault in
+            if let forgettingFailuresBefore { try vault.forgetAuthenticationFailures(before: forgettingFailuresBefore) }
+            return try vault.appendAuditEvents(entries, failuresSeen: failuresSeen)
+        }
     }
 }
 

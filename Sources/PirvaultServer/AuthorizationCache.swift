@@ -1,4 +1,3 @@
-import NIOPosix
 import PirvaultCore
 import PirvaultCrypto
 import PirvaultStore
@@ -8,13 +7,14 @@ import Synchronization
 /// the signing key, held in memory and tagged with the vault's state version.
 ///
 /// Requests read only memory. Whatever is not in memory yet (a client's
-/// first request, an opaque token) and every reload is read on NIO's
-/// blocking-I/O thread pool, never on the threads that serve requests. The
-/// cache reloads when the audit writer has seen a newer state version (a
-/// change by the CLI or another node) or when a commit found a decision
-/// stale; since every audited decision is checked against the state version
-/// when its row commits, a revocation or rotation is enforced on the very
-/// next answer.
+/// first request, an opaque token) and every reload is read on the reading
+/// connection (`SerializedVault`, a thread of its own), never on the threads
+/// that serve requests, and within the server's vault timeout. The cache
+/// reloads when the audit writer has seen a newer state version (a change
+/// by the CLI or another node) or when a commit found a decision stale;
+/// since every audited decision is checked against the state version when
+/// its row commits, a revocation or rotation is enforced on the very next
+/// answer.
 final class AuthorizationCache: Sendable {
     fileprivate struct Snapshot {
         var stateVersion: Int64 = .min
@@ -29,16 +29,17 @@ final class AuthorizationCache: Sendable {
     }
 
     private let snapshot = Mutex(Snapshot())
-    /// The reading connection; used only inside `onStoreThread`.
-    private let vault: Mutex<Vault>
-    private let threads = NIOThreadPool.singleton
+    private let reader: SerializedVault
+    private let timeout: Duration
     /// Tokens whose signature was checked; emptied with the rest of the cache.
     let verifiedSignatures = VerifiedSignatures()
     static let capacity = 200_000
 
-    init(vault: sending Vault) throws {
-        self.vault = Mutex(vault)
-        try self.vault.withLock { try reload($0, force: true) }
+    /// A cache over `reader`, loaded before it answers anything.
+    init(reader: SerializedVault, timeout: Duration) async throws {
+        self.reader = reader
+        self.timeout = timeout
+        _ = try await stateVersion(force: true, newer: .min)
     }
 
     /// The state version to decide on: first reloads when `newer` (the
@@ -46,49 +47,39 @@ final class AuthorizationCache: Sendable {
     func stateVersion(force: Bool, newer: Int64) async throws -> Int64 {
         let held = snapshot.withLock { $0.stateVersion }
         guard force || newer > held else { return held }
-        return try await onStoreThread { try self.reload($0, force: force) }
+        return try await reader.perform(until: .now + timeout) { try self.reload($0) }
     }
 
     /// Runs `decide` on what memory holds; if that needs something not in
-    /// memory yet, runs it again on the store thread, where it may read.
+    /// memory yet, runs it again on the reading connection, where it may read.
     /// `decide` must have no effects besides its result.
     func withState<T: Sendable>(_ decide: @escaping @Sendable (CachedState) throws -> T) async throws -> T {
         do {
             return try decide(CachedState(cache: self, vault: nil))
         } catch is NotInMemory {
-            return try await onStoreThread { try decide(CachedState(cache: self, vault: $0)) }
+            return try await reader.perform(until: .now + timeout) { try decide(CachedState(cache: self, vault: $0)) }
         }
     }
 
     var signer: SigningIdentity { snapshot.withLock { $0.signer! } }
     var jwks: String { snapshot.withLock { $0.jwks } }
 
-    private func onStoreThread<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
-        try await threads.runIfActive { try self.vault.withLock { try body($0) } }
-    }
-
-    /// Reads the state version and, if it moved (or `force`), everything
-    /// memory holds. On the store thread.
-    @discardableResult
-    private func reload(_ vault: Vault, force: Bool) throws -> Int64 {
+    /// Reads the state version and, if it moved, everything memory holds.
+    /// On the reading connection.
+    private func reload(_ vault: Vault) throws -> Int64 {
         let stateVersion = try vault.stateVersion()
         guard stateVersion != snapshot.withLock({ $0.stateVersion }) else { return stateVersion }
-        try vault.followVaultKeyRotations()
-        let revoked = try vault.revokedTokenIDs()
-        let published = try vault.publishedKeys()
-        let signer = try vault.signingIdentity()
-        let jwks = try vault.jwks().compactString()
+        let read = try vault.authorizationSnapshot()
         verifiedSignatures.removeAll()
         snapshot.withLock { snapshot in
             snapshot = Snapshot(
-                stateVersion: stateVersion,
-                keys: Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first }),
-                revoked: revoked, signer: signer, jwks: jwks)
+                stateVersion: read.stateVersion, keys: read.publishedKeys, revoked: read.revoked, signer: read.signer,
+                jwks: read.jwks)
         }
-        return stateVersion
+        return read.stateVersion
     }
 
-    /// A lookup in memory, or (with `vault`, on the store thread) in the store, remembered.
+    /// A lookup in memory, or (with `vault`, on the reading connection) in the store, remembered.
     fileprivate func lookUp<Key: Hashable & Sendable, Value: Sendable>(
         _ path: WritableKeyPath<Snapshot, [Key: Value]>, _ key: Key, vault: Vault?, read: (Vault) throws -> Value
     ) throws -> Value {
@@ -107,11 +98,11 @@ final class AuthorizationCache: Sendable {
     fileprivate func publicKey(kid: String) -> Ed25519PublicKey? { snapshot.withLock { $0.keys[kid] } }
 }
 
-/// A lookup that memory cannot answer: the decision is made again on the store thread.
+/// A lookup that memory cannot answer: the decision is made again on the reading connection.
 struct NotInMemory: Error {}
 
 /// `AuthorizationState` over the cache, for `TokenAuthority.decide`: memory
-/// only, or with `vault` (on the store thread) reading what memory lacks.
+/// only, or with `vault` (on the reading connection) reading what memory lacks.
 struct CachedState: AuthorizationState {
     let cache: AuthorizationCache
     let vault: Vault?

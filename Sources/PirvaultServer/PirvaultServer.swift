@@ -9,14 +9,16 @@ import Prometheus
 
 /// `pirvault serve`: the token server and flow gateway over one vault.
 ///
-/// Two connections to the vault: one (behind `AuthorizationCache`) reads, one
-/// (behind `AuditCommitter`) writes audit rows in group commits, each on its
-/// own thread. Every decision goes through `TokenAuthority`, the same code
-/// `token verify` and `token issue` use.
+/// Two connections to the vault, each a `SerializedVault` on a thread of
+/// its own: one (behind `AuthorizationCache`) reads, one (behind
+/// `AuditCommitter`) writes audit rows in group commits. Every decision goes
+/// through `TokenAuthority`, the same code `token verify` and `token issue`
+/// use.
 public final class PirvaultServer: Sendable {
     let configuration: ServerConfiguration
     let authority: TokenAuthority
     let cache: AuthorizationCache
+    let writer: SerializedVault
     let committer: AuditCommitter
     let limiter: FailureLimiter
     let metrics: ServerMetrics
@@ -24,23 +26,26 @@ public final class PirvaultServer: Sendable {
     let clock: Clock
     let upstream: Upstream?
 
-    /// `metrics`: the registry `/metrics` shows (the `serve` command makes it
-    /// swift-metrics' global one too, so Hummingbird's own metrics join it).
+    /// A server over `writer`, which it also writes on; it opens a second
+    /// connection to read and loads what it keeps in memory before it
+    /// returns. `metrics`: the registry `/metrics` shows (the `serve`
+    /// command makes it swift-metrics' global one too, so Hummingbird's own
+    /// metrics join it).
     public init(
-        vault: sending Vault, configuration: ServerConfiguration, logger: Logger,
+        writer: SerializedVault, configuration: ServerConfiguration, logger: Logger,
         metrics registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
-    ) throws {
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
-        clock = vault.clock
-        authority = vault.tokenAuthority(issuer: configuration.issuer)
+        self.writer = writer
+        let issuer = configuration.issuer
+        (clock, authority) = try await writer.perform(until: nil) { ($0.clock, $0.tokenAuthority(issuer: issuer)) }
         metrics = ServerMetrics(registry: registry)
-        // A new, independent connection: nothing else holds it, whatever the
-        // checker infers from it being made by `vault`.
-        nonisolated(unsafe) let reader = try vault.openAnotherConnection()
-        cache = try AuthorizationCache(vault: reader)
+        cache = try await AuthorizationCache(
+            reader: try await writer.openAnother("pirvault-reader"), timeout: configuration.vaultTimeout)
         limiter = FailureLimiter(limit: configuration.maxFailedAuthentications, windowSeconds: configuration.failureWindowSeconds)
-        committer = AuditCommitter(vault: vault, limiter: limiter, metrics: metrics)
+        committer = AuditCommitter(
+            writer: writer, limiter: limiter, metrics: metrics, timeout: configuration.vaultTimeout, clock: clock)
         upstream = configuration.upstream.map(Upstream.init)
     }
 

@@ -258,7 +258,7 @@ extension PirvaultServer {
             return oauthError("unauthorized_client", "a client may revoke only its own tokens")
         }
         let (requestID, remoteAddress) = (call.requestID, call.remoteAddress)
-        try await committer.write { vault in
+        try await writer.perform(until: .now + configuration.vaultTimeout) { vault in
             try vault.revoke(verified, reason: "revoked by its client (RFC 7009)", requestID: requestID, remoteAddress: remoteAddress)
         }
         return .json(.object([]))

@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     /// address) within `failureWindowSeconds` before answering 429.
     public var maxFailedAuthentications = 10
     public var failureWindowSeconds: Int64 = 60
+    /// How long a request waits for the vault — a read it needs, or its audit
+    /// row's commit — before it is refused with 503.
+    public var vaultTimeout: Duration = .seconds(3)
     /// Where allowed gateway calls go; without one the gateway answers a JSON receipt.
     public var upstream: UpstreamConfiguration?
 

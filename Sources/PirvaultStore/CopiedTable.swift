@@ -65,8 +65,8 @@ public enum CopiedTable: String, CaseIterable, Sendable {
 
     /// Whether `id` is an identity column whose next value must follow the
     /// copied ids (PostgreSQL; SQLite's AUTOINCREMENT follows by itself).
-    var hasIdentity: Bool { key == "id" }
+    package var hasIdentity: Bool { key == "id" }
 
     /// `SELECT <columns> FROM <table>`, for both backends.
-    var selectSQL: String { "SELECT \(columns.joined(separator: ", ")) FROM \(name)" }
+    package var selectSQL: String { "SELECT \(columns.joined(separator: ", ")) FROM \(name)" }
 }

@@ -43,7 +43,7 @@ extension InstanceStatus: CustomStringConvertible { public var description: Stri
 extension RawRepresentable where RawValue == String, Self: CaseIterable {
     /// Decodes a stored value; an unknown one means the row was altered or
     /// written by a newer pirvault, reported as `StoreError.corrupt`.
-    static func stored(_ text: String, column: String, instance: String) throws -> Self {
+    package static func stored(_ text: String, column: String, instance: String) throws -> Self {
         guard let value = Self(rawValue: text) else {
             throw StoreError.corrupt(what: "instance \(instance) has an unknown \(column) value")
         }

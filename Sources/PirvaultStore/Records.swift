@@ -92,6 +92,17 @@ public struct CredentialRecord: Sendable, Equatable {
     public var createdAt: String
     /// nil while current; the end of the grace period once rotated out.
     public var expiresAt: Timestamp?
+
+    package init(
+        id: Int64, instanceID: Int64, sealedSecret: [UInt8], verifier: [UInt8], createdAt: String, expiresAt: Timestamp?
+    ) {
+        self.id = id
+        self.instanceID = instanceID
+        self.sealedSecret = sealedSecret
+        self.verifier = verifier
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
 }
 
 /// One audit row. `canonical` is nil once pruned; `leafHash` stays.
@@ -142,7 +153,7 @@ public struct AuditRecord: Sendable, Equatable {
 
 extension AuditRecord {
     /// The row's cells in `CopiedTable.auditEvents.columns` order.
-    var storeValues: [StoreValue] {
+    package var storeValues: [StoreValue] {
         func text(_ value: String?) -> StoreValue { value.map(StoreValue.text) ?? .null }
         return [
             .integer(seq), .integer(time.microseconds), .text(event), .text(outcome), text(reason), text(customer),
@@ -191,7 +202,7 @@ extension AuditRecord {
     }
 
     /// Lends the record's cells, for stores that read whole records.
-    func withCells<T>(_ body: (AuditRowCells) throws -> T) rethrows -> T {
+    package func withCells<T>(_ body: (AuditRowCells) throws -> T) rethrows -> T {
         var bytes: [UInt8] = []
         var ranges: [Range<Int>?] = []
         let texts = [event, outcome, reason, customer, instance, clientID, flow, method, remoteAddress, requestID, jti]
@@ -254,6 +265,19 @@ public struct SigningKeyRecord: Sendable, Equatable {
     public var retiredAt: Timestamp?
     /// A retired key stays published until then (when its last token has expired).
     public var publishedUntil: Timestamp?
+
+    package init(
+        id: Int64, kid: String, publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp,
+        retiredAt: Timestamp?, publishedUntil: Timestamp?
+    ) {
+        self.id = id
+        self.kid = kid
+        self.publicKey = publicKey
+        self.sealedPrivateKey = sealedPrivateKey
+        self.createdAt = createdAt
+        self.retiredAt = retiredAt
+        self.publishedUntil = publishedUntil
+    }
 }
 
 /// An opaque access token, known only by its keyed hash.
@@ -317,6 +341,12 @@ public struct AuthenticationFailure: Sendable, Equatable {
     public var id: Int64
     public var key: String
     public var time: Timestamp
+
+    package init(id: Int64, key: String, time: Timestamp) {
+        self.id = id
+        self.key = key
+        self.time = time
+    }
 }
 
 /// The versions a write transaction starts from (`VaultStore.writeStart`).
@@ -341,7 +371,7 @@ public struct WriteStart: Sendable, Equatable {
     }
 
     /// One statement that reads them all (the same SQL on both backends).
-    static let query = """
+    package static let query = """
         SELECT (SELECT version FROM state_version WHERE singleton = 1),
                (SELECT vault_key_epoch FROM vault_header WHERE singleton = 1),
                (SELECT COALESCE(MAX(id), 0) FROM authentication_failures),

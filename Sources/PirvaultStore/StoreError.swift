@@ -7,6 +7,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case schemaTooNew(found: Int, supported: Int)
     case migrationChanged(version: Int, name: String)
     case busy
+    /// The work was stopped from outside: its deadline passed, or its task was cancelled.
+    case interrupted
     case io(path: String, problem: String)
     case corrupt(what: String)
     case sqlite(code: Int32, message: String)
@@ -31,6 +33,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "migration \(version) (\(name)) differs from the one applied to this vault; shipped migrations must not change — restore it and add a new migration instead"
         case .busy:
             return "the vault stayed locked by another process for too long; retry when it is idle"
+        case .interrupted:
+            return "the vault did not answer in time; retry when it is reachable and idle"
         case .io(let path, let problem):
             return "cannot use \(path): \(problem)"
         case .corrupt(let what):

@@ -32,7 +32,7 @@ struct Init: ParsableCommand {
             unlock = try vault.unlockSecret(confirmNew: true)
         }
         do {
-            let created = try Vault.create(at: path, unlock: unlock)
+            let created = try Vault.create(at: path, unlock: unlock, stores: .all)
             let how = vault.keyFilePath.map { "key file \($0)" } ?? "passphrase"
             Output.line("created vault \(created.path) (id \(created.vaultID), unlocked by \(how))")
         } catch {

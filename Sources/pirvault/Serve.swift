@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import PirvaultCore
 import PirvaultServer
+import PirvaultStore
 import Prometheus
 
 struct Serve: AsyncParsableCommand {
@@ -32,6 +33,23 @@ struct Serve: AsyncParsableCommand {
     var upstream: String?
     @Option(help: ArgumentHelp("An imported instance whose service key authenticates the gateway upstream (client_credentials, cached).", valueName: "name"))
     var upstreamInstance: String?
+    @Option(
+        name: .customLong("vault-timeout"),
+        help: ArgumentHelp(
+            "How long a request waits for the vault (a read, or its audit commit) before it gets 503 (env PIRVAULT_VAULT_TIMEOUT; default 3s).",
+            valueName: "duration"))
+    var vaultTimeoutOption: String?
+
+    /// The vault timeout in whole milliseconds (at least 100 ms).
+    func vaultTimeout() throws -> Duration {
+        guard let text = vaultTimeoutOption ?? ProcessInfo.processInfo.environment["PIRVAULT_VAULT_TIMEOUT"] else {
+            return .seconds(3)
+        }
+        guard let seconds = try? TimeInput.seconds(fromDuration: text), (1...600).contains(seconds) else {
+            throw ValidationError("--vault-timeout (or PIRVAULT_VAULT_TIMEOUT) must be a duration from 1s to 10m, such as 3s")
+        }
+        return .seconds(seconds)
+    }
 
     func parsedListen() throws -> (host: String, port: Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
@@ -47,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         if let upstream, URL(string: upstream)?.scheme.map({ ["http", "https"].contains($0) }) != true {
             throw ValidationError("--upstream must be an http or https URL")
         }
+        _ = try vaultTimeout()
         if try parsedListen().port == 0 && ServerAddress.explicitIssuer(issuerOption) == nil {
             throw ValidationError("with port 0 the issuer URL is not known in advance; give --issuer (or PIRVAULT_ISSUER) too")
         }
@@ -56,19 +75,26 @@ struct Serve: AsyncParsableCommand {
         let (host, port) = try parsedListen()
         var logger = Logger(label: "pirvault")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let opened = try vault.openVault()
         var configuration = ServerConfiguration(issuer: ServerAddress.issuer(issuerOption, listen: listen))
         configuration.host = host
         configuration.port = port
+        configuration.vaultTimeout = try vaultTimeout()
+        // Unlocking (Argon2id) and migrations run on the writer's own thread,
+        // not on the threads that will serve requests.
+        let limits = StoreLimits(lockTimeout: configuration.vaultTimeout, statementTimeout: configuration.vaultTimeout)
+        let writer = try await SerializedVault.open("pirvault-writer") { [vault] in try vault.openVault(limits: limits) }
         if let upstream {
             // The service key is read once, at start (its disclosure is audited as instance.key).
-            configuration.upstream = UpstreamConfiguration(
-                url: upstream, serviceKey: try upstreamInstance.map { try opened.serviceKey(named: $0) })
+            var serviceKey: ServiceKey? = nil
+            if let name = upstreamInstance {
+                serviceKey = try await writer.perform(until: nil) { try $0.serviceKey(named: name) }
+            }
+            configuration.upstream = UpstreamConfiguration(url: upstream, serviceKey: serviceKey)
         }
         // One registry for pirvault's metrics and Hummingbird's (which go through swift-metrics' global factory).
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(DescribedMetricsFactory(registry: registry))
-        let server = try PirvaultServer(vault: opened, configuration: configuration, logger: logger, metrics: registry)
+        let server = try await PirvaultServer(writer: writer, configuration: configuration, logger: logger, metrics: registry)
         let issuerURL = configuration.issuer
         let app = server.makeApplication { port in
             // One line on stdout that scripts (and tests using port 0) wait for.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PirvaultCore
+import PirvaultPostgres
+import PirvaultStore
 
 /// The options every command that opens the vault shares.
 struct VaultOptions: ParsableArguments {
@@ -50,8 +52,9 @@ struct VaultOptions: ParsableArguments {
 
     /// Opens the vault, with the checkpoint policy from PIRVAULT_CHECKPOINT_EVERY
     /// (events) and PIRVAULT_CHECKPOINT_INTERVAL (a duration) when set.
-    func openVault() throws -> Vault {
-        let vault = try Vault.open(at: vaultPath, unlock: unlockSecret())
+    @available(*, noasync)
+    func openVault(limits: StoreLimits = .commandLine) throws -> Vault {
+        let vault = try Vault.open(at: vaultPath, unlock: unlockSecret(), stores: .all, limits: limits)
         if let every = environment["PIRVAULT_CHECKPOINT_EVERY"] {
             guard let events = Int64(every), events > 0 else {
                 throw VaultError.invalidInput("PIRVAULT_CHECKPOINT_EVERY must be a positive number of events")

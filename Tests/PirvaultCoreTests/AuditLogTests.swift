@@ -30,7 +30,7 @@ func verifyExport(_ bytes: [UInt8], key: String) throws -> ExportVerificationRep
 /// The stored canonical bytes of the event at `seq`.
 func canonicalBytes(_ fixture: Fixture, seq: Int64) throws -> [UInt8] {
     var canonical: [UInt8] = []
-    try fixture.vault.store.forEachAuditEvent(AuditFilter(limit: 1, belowSeq: seq + 1)) { canonical = $0.canonical ?? [] }
+    try fixture.vault.store.read { try $0.forEachAuditEvent(AuditFilter(limit: 1, belowSeq: seq + 1)) { canonical = $0.canonical ?? [] } }
     return canonical
 }
 

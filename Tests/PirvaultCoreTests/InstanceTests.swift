@@ -104,7 +104,7 @@ struct InstanceCreateTests {
             (error as? VaultError)?.isUsageError == true
         }
         #expect(try fixture.auditEvents().count == before)
-        #expect(try fixture.vault.store.instanceCount() == 0)
+        #expect(try fixture.vault.store.read { try $0.instanceCount() } == 0)
     }
 
     @Test func refusesADuplicateNameAndChangesNothing() throws {
@@ -230,9 +230,11 @@ struct TamperTests {
         case .copySecretWithinRows:
             // Same instance and data key, different credential row: the row id in the associated data differs.
             let vault = fixture.vault
-            let record = try vault.record(named: "victim")
-            try vault.write {
-                try vault.addCredential(to: record, dataKey: vault.openDataKey(of: record), secret: "second-secret-xxxxxxxxxxxxxxxxxxxxx", createdAt: "t")
+            try vault.write { tx in
+                let record = try vault.record(named: "victim", in: tx)
+                try vault.addCredential(
+                    to: record, dataKey: vault.openDataKey(of: record), secret: "second-secret-xxxxxxxxxxxxxxxxxxxxx",
+                    createdAt: "t", in: tx)
             }
             try fixture.execute(
                 """

@@ -24,16 +24,16 @@ struct Fixture {
         keyPath = directory + "/vault.key"
         vaultPath = backend == .sqlite ? directory + "/vault.db" : try backend.freshLocation("core")
         key = try KeyFile.generate(at: keyPath)
-        vault = try Vault.create(at: vaultPath, unlock: .keyFile(key), clock: clock)
+        vault = try Vault.create(at: vaultPath, unlock: .keyFile(key), stores: .all, clock: clock)
     }
 
-    func reopen(clock: Clock = .system) throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key), clock: clock) }
+    func reopen(clock: Clock = .system) throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key), stores: .all, clock: clock) }
 
     /// A raw SQLite connection to the vault file, for tampering (SQLite only;
     /// `execute` and `query` work on either backend).
     func raw() throws -> Connection {
         precondition(backend == .sqlite, "raw() is the SQLite file; use execute or query")
-        return try Connection(path: vaultPath)
+        return try Connection(path: vaultPath, lockTimeout: .seconds(30))
     }
 
     /// Runs SQL both dialects share on the vault's database, outside pirvault.

@@ -203,7 +203,7 @@ struct TokenVerifyTests {
         #expect(try fixture.refusal(of: first) == .tokenRevoked)
         #expect(try fixture.refusal(of: second) == nil)
         // Survives a restart: a new process sees the same.
-        let reopened = try Vault.open(at: fixture.vaultPath, unlock: .keyFile(fixture.key), clock: time.clock)
+        let reopened = try Vault.open(at: fixture.vaultPath, unlock: .keyFile(fixture.key), stores: .all, clock: time.clock)
         #expect(try reopened.verifyToken(first, flow: nil).refusal == .tokenRevoked)
         #expect(try fixture.auditEvents().contains { $0.event == "token.revoke" && $0.jti == jti })
         #expect(throws: VaultError.self) { try fixture.vault.revokeToken("garbage") }
@@ -289,8 +289,7 @@ struct RotationTests {
         #expect(throws: TokenError.self) { try fixture.issue(first) }
         #expect(throws: Never.self) { try fixture.issue((second.clientID, second.clientSecret)) }
         #expect(throws: Never.self) { try fixture.issue((third.clientID, third.clientSecret)) }
-        let record = try fixture.vault.record(named: "acme")
-        let valid = try fixture.vault.store.credentials(instanceID: record.id).filter { $0.expiresAt.map { $0 > time.now } ?? true }
+        let valid = try fixture.vault.read { try $0.credentials(instanceID: fixture.vault.record(named: "acme", in: $0).id) }.filter { $0.expiresAt.map { $0 > time.now } ?? true }
         #expect(valid.count == 2)
     }
 
@@ -316,10 +315,10 @@ struct RotationTests {
         var clients: [(id: String, secret: String)] = []
         for i in 0..<5 { clients.append(try fixture.client(InstanceSpec(name: "i\(i)", customer: "C\(i)"))) }
         let token = try fixture.issue(clients[0]).accessToken
-        let oldHeader = try fixture.vault.store.header()
+        let oldHeader = try fixture.vault.store.read { try $0.header() }
         #expect(try fixture.vault.rotateVaultKey() == 5)
-        #expect(try fixture.vault.store.header().sealedVaultKey != oldHeader.sealedVaultKey)
-        let reopened = try Vault.open(at: fixture.vaultPath, unlock: .keyFile(fixture.key), clock: time.clock)
+        #expect(try fixture.vault.store.read { try $0.header() }.sealedVaultKey != oldHeader.sealedVaultKey)
+        let reopened = try Vault.open(at: fixture.vaultPath, unlock: .keyFile(fixture.key), stores: .all, clock: time.clock)
         for (i, client) in clients.enumerated() {
             #expect(try reopened.serviceKey(named: "i\(i)").clientSecret == client.secret)
             #expect(throws: Never.self) { try reopened.issueToken(TokenRequest(clientID: client.id, secret: client.secret)) }
@@ -333,10 +332,10 @@ struct RotationTests {
         _ = try fixture.client(InstanceSpec(name: "broken", customer: "B"))
         try fixture.flipBit(table: "instances", column: "sealed_data_key", where: "name = 'broken'")
         let before = try fixture.raw().query("SELECT sealed_data_key FROM instances ORDER BY id") { $0.blob(0)! }
-        let header = try fixture.vault.store.header()
+        let header = try fixture.vault.store.read { try $0.header() }
         #expect(throws: VaultError.self) { try fixture.vault.rotateVaultKey() }
         #expect(try fixture.raw().query("SELECT sealed_data_key FROM instances ORDER BY id") { $0.blob(0)! } == before)
-        #expect(try fixture.vault.store.header() == header)
+        #expect(try fixture.vault.store.read { try $0.header() } == header)
         #expect(throws: Never.self) { try fixture.reopen().serviceKey(named: "good") }
     }
 
@@ -347,12 +346,12 @@ struct RotationTests {
         let dataKeys = try fixture.raw().query("SELECT sealed_data_key FROM instances") { $0.blob(0)! }
         try fixture.vault.changeUnlock(to: .passphrase("a brand new passphrase"))
         #expect(throws: VaultError.self) { try fixture.reopen() }
-        let reopened = try Vault.open(at: fixture.vaultPath, unlock: .passphrase("a brand new passphrase"))
+        let reopened = try Vault.open(at: fixture.vaultPath, unlock: .passphrase("a brand new passphrase"), stores: .all)
         #expect(try reopened.serviceKey(named: "acme").clientSecret == client.secret)
         #expect(try fixture.raw().query("SELECT sealed_data_key FROM instances") { $0.blob(0)! } == dataKeys)
         let newKey = SecretBytes.random(count: 32)
         try reopened.changeUnlock(to: .keyFile(newKey))
-        #expect(throws: Never.self) { try Vault.open(at: fixture.vaultPath, unlock: .keyFile(newKey)) }
+        #expect(throws: Never.self) { try Vault.open(at: fixture.vaultPath, unlock: .keyFile(newKey), stores: .all) }
     }
 }
 
@@ -406,10 +405,12 @@ struct VerifiedSignatureCacheTests {
         let cache = VerifiedSignatures()
         let authority = fixture.vault.tokenAuthority()
         func decide() throws -> Refusal? {
-            try authority.decide(
-                token: token, flow: nil, state: StoreAuthorizationState(store: fixture.vault.store, now: time.now),
-                now: time.now, verifiedSignatures: cache
-            ).refusal
+            try fixture.vault.read { tx in
+                try authority.decide(
+                    token: token, flow: nil, state: StoreAuthorizationState(store: tx, now: time.now),
+                    now: time.now, verifiedSignatures: cache
+                ).refusal
+            }
         }
         #expect(try decide() == nil)
         #expect(cache.claims(for: token) != nil)
@@ -418,6 +419,11 @@ struct VerifiedSignatureCacheTests {
         time.advance(seconds: 60)
         #expect(try decide() == .expired)
         // A tampered token is never served from the cache: it is a different string.
-        #expect(try authority.decide(token: token + "x", flow: nil, state: StoreAuthorizationState(store: fixture.vault.store, now: time.now), now: time.now, verifiedSignatures: cache).refusal == .malformed("a part is not base64url"))
+        let tampered = try fixture.vault.read { tx in
+            try authority.decide(
+                token: token + "x", flow: nil, state: StoreAuthorizationState(store: tx, now: time.now), now: time.now,
+                verifiedSignatures: cache)
+        }
+        #expect(tampered.refusal == .malformed("a part is not base64url"))
     }
 }

@@ -18,7 +18,7 @@ struct VaultUnlockTests {
         let fixture = try Fixture(backend: backend)
         let before = try fixture.auditEvents()
         #expect(throws: VaultError.unlockFailed(path: fixture.vault.path)) {
-            try Vault.open(at: fixture.vaultPath, unlock: .keyFile(.random(count: 32)))
+            try Vault.open(at: fixture.vaultPath, unlock: .keyFile(.random(count: 32)), stores: .all)
         }
         let after = try fixture.auditEvents()
         #expect(after.count == before.count + 1)
@@ -31,21 +31,21 @@ struct VaultUnlockTests {
         let directory = NSTemporaryDirectory() + "pirvault-pass-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/v.db"
-        _ = try Vault.create(at: path, unlock: .passphrase("correct horse battery"))
-        let header = try SQLiteStore.open(at: path).header()
+        _ = try Vault.create(at: path, unlock: .passphrase("correct horse battery"), stores: .all)
+        let header = try SQLiteStore.open(at: path).read { try $0.header() }
         #expect(header.unlockMethod == .passphrase)
         #expect(header.kdfSalt?.count == 16)
         #expect(header.kdfOpslimit == 1)
-        #expect(try Vault.open(at: path, unlock: .passphrase("correct horse battery")).vaultID == header.vaultID)
+        #expect(try Vault.open(at: path, unlock: .passphrase("correct horse battery"), stores: .all).vaultID == header.vaultID)
         #expect(throws: VaultError.unlockFailed(path: path)) {
-            try Vault.open(at: path, unlock: .passphrase("correct horse batterY"))
+            try Vault.open(at: path, unlock: .passphrase("correct horse batterY"), stores: .all)
         }
-        #expect(throws: VaultError.self) { try Vault.open(at: path, unlock: .keyFile(.random(count: 32))) }
+        #expect(throws: VaultError.self) { try Vault.open(at: path, unlock: .keyFile(.random(count: 32)), stores: .all) }
     }
 
     @Test func refusesShortPassphrases() {
         let path = NSTemporaryDirectory() + "pirvault-short-" + UUID().uuidString + ".db"
-        #expect(throws: VaultError.self) { try Vault.create(at: path, unlock: .passphrase("short")) }
+        #expect(throws: VaultError.self) { try Vault.create(at: path, unlock: .passphrase("short"), stores: .all) }
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 

@@ -11,73 +11,57 @@ import Testing
 
 @testable import PirvaultServer
 
-/// A vault with a running-on-demand server over it, on a free loopback port.
+/// A vault with a server over it, driven in process through the router
+/// (no socket) or, for what needs a real connection, on a free loopback port.
 struct ServerFixture: Sendable {
     let directory: String
     let vaultPath: String
     let key: SecretBytes
     let server: PirvaultServer
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         directory = NSTemporaryDirectory() + "pirvault-server-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        vaultPath = directory + "/vault.db"
-        key = SecretBytes.random(count: 32)
-        _ = try Vault.create(at: vaultPath, unlock: .keyFile(key))
+        let (path, key) = (directory + "/vault.db", SecretBytes.random(count: 32))
+        (vaultPath, self.key) = (path, key)
         var configuration = ServerConfiguration(issuer: "http://127.0.0.1:8080")
         configuration.port = 0
         configure(&configuration)
-        server = try PirvaultServer(
-            vault: try Vault.open(at: vaultPath, unlock: .keyFile(key)), configuration: configuration,
-            logger: Logger(label: "test"))
+        let writer = try await SerializedVault.open("test-writer") {
+            try Vault.create(at: path, unlock: .keyFile(key), stores: .sqlite)
+        }
+        server = try await PirvaultServer(writer: writer, configuration: configuration, logger: Logger(label: "test"))
     }
 
-    /// The CLI's view: a separate process-like connection that changes the vault.
-    func cli() throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key)) }
+    /// Runs `body` on the CLI's view: a separate connection that changes the
+    /// vault as another process would, on a thread of its own.
+    func cli<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
+        let (path, key) = (vaultPath, key)
+        let vault = try await SerializedVault.open("test-cli") { try Vault.open(at: path, unlock: .keyFile(key), stores: .sqlite) }
+        return try await vault.perform(until: nil, body)
+    }
 
-    func client(_ spec: InstanceSpec) throws -> (id: String, secret: String) {
-        let key = try cli().createInstance(spec)
+    func client(_ spec: InstanceSpec) async throws -> (id: String, secret: String) {
+        let key = try await cli { try $0.createInstance(spec) }
         return (key.clientID, key.clientSecret)
     }
 
-    /// Runs `body` against the live server on a free loopback port, then
-    /// stops it gracefully, which flushes the audit log.
-    ///
-    /// HummingbirdTesting's `.live` gives up on an answer after 20 s, measured
-    /// on Swift's cooperative pool. In `swift test` the long synchronous CLI
-    /// suites can hold both of that pool's threads (on 2 cores) for minutes,
-    /// so the server's tasks and that timer all wait, and the timer fires
-    /// the moment the pool frees, before the answer is read. The same client
-    /// with a timeout that only a hung server reaches waits instead.
-    func run<T: Sendable>(_ body: @Sendable (LiveClient) async throws -> T) async throws -> T {
-        let (ports, port) = AsyncStream<Int>.makeStream()
-        let group = ServiceGroup(
-            configuration: .init(services: [server.makeApplication { port.yield($0) }], logger: Logger(label: "test")))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let listening = await iterator.next() else { throw CancellationError() }
-            let client = TestClient(host: "127.0.0.1", port: listening, configuration: .init(timeout: .seconds(900)))
-            client.connect()
-            do {
-                let result = try await body(LiveClient(client: client))
-                try await client.shutdown()
-                await group.triggerGracefulShutdown()
-                try await tasks.next()
-                return result
-            } catch {
-                try? await client.shutdown()
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-        }
+    /// Runs `body` against the server, then stops it gracefully, which
+    /// flushes the audit log. `.router` sends requests straight to the
+    /// router (as the tests of most routes need); `.live` serves on a free
+    /// loopback port, for what needs a connection (the caller's address).
+    func run<T: Sendable>(
+        _ transport: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        try await server.makeApplication().test(transport) { client in try await body(client) }
     }
 
-    func auditEvents() throws -> [AuditEvent] {
-        var events: [AuditEvent] = []
-        try cli().forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
-        return events
+    func auditEvents() async throws -> [AuditEvent] {
+        try await cli { vault in
+            var events: [AuditEvent] = []
+            try vault.forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
+            return events
+        }
     }
 }
 
@@ -102,29 +86,11 @@ func bearer(_ token: String) -> HTTPFields {
     return headers
 }
 
-/// A keep-alive HTTP/1.1 client of the server under test.
-struct LiveClient: Sendable {
-    let client: TestClient
-
-    struct Response: Sendable {
-        let status: HTTPResponse.Status
-        let headers: HTTPFields
-        let body: ByteBuffer
-    }
-
-    func execute(uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> Response {
-        var headers = headers
-        headers[.connection] = "keep-alive"
-        let response = try await client.execute(TestClient.Request(uri, method: method, authority: "localhost", headers: headers, body: body))
-        return Response(status: response.head.status, headers: response.head.headerFields, body: response.body ?? ByteBuffer())
-    }
-}
-
-func json(_ response: LiveClient.Response) throws -> JSONValue {
+func json(_ response: TestResponse) throws -> JSONValue {
     try JSONValue.parse(Array(response.body.readableBytesView))
 }
 
-extension LiveClient {
+extension TestClientProtocol {
     /// A token for `client` from POST /oauth/token (Basic, raw id).
     func token(_ client: (id: String, secret: String), scope: String? = nil) async throws -> String {
         let body = "grant_type=client_credentials" + (scope.map { "&scope=" + $0 } ?? "")

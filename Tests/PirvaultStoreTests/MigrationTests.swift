@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import PirvaultPostgres
 @testable import PirvaultStore
 
 func temporaryDirectory() -> String {
@@ -33,7 +34,7 @@ struct MigrationTests {
         }
         #expect(recorded.map(\.version) == Migration.sqlite.map(\.version))
         #expect(recorded.map(\.sql) == Migration.sqlite.map(\.checksum))
-        #expect(try store.header() == sampleHeader)
+        #expect(try store.read { try $0.header() } == sampleHeader)
     }
 
     @Test func newFilesArePrivateAndInWALMode() throws {
@@ -41,7 +42,7 @@ struct MigrationTests {
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try store.db.scalarText("PRAGMA journal_mode") == "wal")
-        try store.write { try store.appendAudit(AuditRecord(seq: 0, time: .now(), event: "e", outcome: "allowed", canonical: [1], leafHash: [2])) }
+        try store.write { tx in try tx.appendAudit(AuditRecord(seq: 0, time: .now(), event: "e", outcome: "allowed", canonical: [1], leafHash: [2])) }
         let walMode = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.posixPermissions] as? Int
         #expect(walMode == 0o600)
     }
@@ -58,7 +59,7 @@ struct MigrationTests {
 
         let otherPath = directory + "/other.db"
         _ = FileManager.default.createFile(atPath: otherPath, contents: nil)
-        let other = try Connection(path: otherPath)
+        let other = try Connection(path: otherPath, lockTimeout: .seconds(1))
         try other.execute("CREATE TABLE someone_elses (x INTEGER)")
         #expect(throws: StoreError.notAVault(path: otherPath)) { try SQLiteStore.open(at: otherPath) }
     }

@@ -2,6 +2,7 @@ import Foundation
 import PirvaultTestSupport
 import Testing
 
+import PirvaultPostgres
 @testable import PirvaultStore
 
 /// What a PostgreSQL vault says when the database cannot be used: one line

@@ -1,8 +1,6 @@
 import Foundation
-
-// Only tests use this target, and they build with testing enabled: the raw
-// SQLite connection (`Connection`) is internal to the store.
-@testable import PirvaultStore
+import PirvaultPostgres
+import PirvaultStore
 
 /// The two storage backends, for tests that run the same cases against both
 /// (as a conformance suite): `@Test(arguments: Backend.allCases)`.
@@ -42,16 +40,16 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Creates a store at `location` with the given migrations (the shipped ones by default).
     public func create(
         at location: String, header: VaultHeaderRecord, migrations: [Migration]? = nil,
-        then: (any VaultStore) throws -> Void = { _ in }
+        then: (any StoreWriter) throws -> Void = { _ in }
     ) throws -> any VaultStore {
         switch try VaultLocation.parse(location) {
         case .file(let path):
             return try SQLiteStore.create(
-                at: path, header: header, migrations: migrations ?? self.migrations, then: { try then($0) })
+                at: path, header: header, migrations: migrations ?? self.migrations, then: { try then($1) })
         case .postgres(let database):
             return try PostgresStore.create(
                 at: database, password: try Self.postgres().superuserPassword, header: header,
-                migrations: migrations ?? self.migrations, then: { try then($0) })
+                migrations: migrations ?? self.migrations, then: { try then($1) })
         }
     }
 
@@ -74,7 +72,7 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     public func execute(_ sql: String, at location: String) throws {
         switch try VaultLocation.parse(location) {
         case .file(let path):
-            try Connection(path: path).execute(sql)
+            try Connection(path: path, lockTimeout: .seconds(30)).execute(sql)
         case .postgres(let database):
             _ = try Self.postgres().psql(Self.terminated(sql), database: database.database)
         }
@@ -84,7 +82,7 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     public func query(_ sql: String, at location: String) throws -> [String] {
         switch try VaultLocation.parse(location) {
         case .file(let path):
-            return try Connection(path: path).query(sql) { $0.string(0) }
+            return try Connection(path: path, lockTimeout: .seconds(30)).query(sql) { $0.string(0) }
         case .postgres(let database):
             let output = try Self.postgres().psql(Self.terminated(sql), database: database.database)
             return output.isEmpty
@@ -98,7 +96,7 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     {
         switch try VaultLocation.parse(location) {
         case .file(let path):
-            let raw = try Connection(path: path)
+            let raw = try Connection(path: path, lockTimeout: .seconds(30))
             let rows = try raw.query("SELECT rowid, \(column) FROM \(table) WHERE \(condition)") {
                 ($0.int(0), $0.blob(1)!)
             }

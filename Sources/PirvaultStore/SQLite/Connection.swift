@@ -1,8 +1,9 @@
 import Foundation
+import Synchronization
 internal import CSQLite
 
 /// A value bound to or read from SQL: the store-wide cell type.
-typealias SQLValue = StoreValue
+package typealias SQLValue = StoreValue
 
 /// `SQLITE_TRANSIENT` is a macro over a cast function pointer that does not
 /// import into Swift: it tells SQLite to copy the bound bytes at once.
@@ -10,14 +11,19 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// One SQLite connection, used by one thread at a time. It keeps its prepared
 /// statements, so the hot queries are compiled once.
-final class Connection {
+///
+/// Waiting for another connection's write lock goes through our own busy
+/// handler rather than `sqlite3_busy_timeout`: SQLite's default handler
+/// sleeps through `sqlite3_interrupt`, and a deadline must end the wait too.
+package final class Connection {
     let path: String
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    private let waiting: LockWait
 
     /// Opens an existing file: a vault, or the empty file that `SQLiteStore.create`
     /// has just made with mode 0600 (SQLite gives its WAL and shm files the same mode).
-    init(path: String, busyTimeoutMilliseconds: Int32 = 30_000) throws {
+    package init(path: String, lockTimeout: Duration) throws {
         self.path = path
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -28,8 +34,13 @@ final class Connection {
             throw StoreError.sqlite(code: rc, message: message)
         }
         handle = db
+        // sqlite3_interrupt may be called from any thread while the
+        // connection is open; deinit withdraws it before closing.
+        nonisolated(unsafe) let running = db
+        interrupter.setStop { sqlite3_interrupt(running) }
+        waiting = LockWait(timeout: lockTimeout, interrupter: interrupter)
         // A second process waits for the write lock instead of failing with SQLITE_BUSY.
-        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        sqlite3_busy_handler(db, LockWait.callback, Unmanaged.passUnretained(waiting).toOpaque())
         do {
             // A file that is not a database fails on its first read, here.
             try execute(
@@ -48,13 +59,21 @@ final class Connection {
     }
 
     deinit {
+        interrupter.setStop(nil)
         statements.removeAll()  // finalises every statement before the close
         sqlite3_close_v2(handle)
     }
 
+    /// Ends the running statement or lock wait, and refuses new statements
+    /// until cleared.
+    let interrupter = Interrupter()
+
+    private func refuseIfInterrupted() throws { try interrupter.check() }
+
     var lastError: StoreError {
         let code = sqlite3_extended_errcode(handle)
         if code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED { return .busy }
+        if code & 0xff == SQLITE_INTERRUPT { return .interrupted }
         return .sqlite(code: code, message: String(cString: sqlite3_errmsg(handle)))
     }
 
@@ -63,12 +82,14 @@ final class Connection {
     }
 
     /// Runs one or more statements that take no parameters.
-    func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
+        try refuseIfInterrupted()
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }
 
     /// A cached prepared statement for `sql`, reset and with bindings cleared.
     func prepare(_ sql: String) throws -> Statement {
+        try refuseIfInterrupted()
         if let cached = statements[sql] {
             cached.reset()
             return cached
@@ -81,7 +102,7 @@ final class Connection {
     }
 
     /// Runs `sql` with `values` and returns each row mapped by `row`.
-    func query<T>(_ sql: String, _ values: [SQLValue] = [], row: (Row) throws -> T) throws -> [T] {
+    package func query<T>(_ sql: String, _ values: [SQLValue] = [], row: (Row) throws -> T) throws -> [T] {
         let statement = try prepare(sql)
         defer { statement.reset() }
         try statement.bind(values)
@@ -109,7 +130,7 @@ final class Connection {
         }
     }
 
-    func run(_ sql: String, _ values: [SQLValue] = []) throws {
+    package func run(_ sql: String, _ values: [SQLValue] = []) throws {
         let statement = try prepare(sql)
         defer { statement.reset() }
         try statement.bind(values)
@@ -123,42 +144,60 @@ final class Connection {
     var changes: Int { Int(sqlite3_changes(handle)) }
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    private var transactionDepth = 0
-
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`: the write lock is
-    /// taken up front, so concurrent writers queue on the busy timeout instead
+    /// taken up front, so concurrent writers queue on the lock wait instead
     /// of failing when they upgrade), committing on success and rolling back on
-    /// any error. Nested calls join the outermost transaction: an error
-    /// anywhere rolls back all of it.
+    /// any error.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
-        if transactionDepth > 0 {
-            transactionDepth += 1
-            defer { transactionDepth -= 1 }
-            return try body()
-        }
         try execute("BEGIN IMMEDIATE")
-        transactionDepth = 1
-        defer { transactionDepth = 0 }
         do {
             let result = try body()
             try execute("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            rollBack()
             throw error
         }
     }
 
     /// Runs `body` in a read transaction, so it sees one consistent snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        if transactionDepth > 0 { return try body() }
         try execute("BEGIN DEFERRED")
-        transactionDepth = 1
-        defer {
-            transactionDepth = 0
-            try? execute("COMMIT")
-        }
+        defer { rollBack() }
         return try body()
+    }
+
+    /// Ends the open transaction, if any, without changes; also after an
+    /// interrupt (which may itself have rolled the transaction back).
+    private func rollBack() {
+        if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+    }
+}
+
+/// How long a statement waits for another connection's lock, and whether
+/// it was told to stop: the state of the connection's busy handler.
+private final class LockWait {
+    let timeout: Duration
+    let interrupter: Interrupter
+    private var waitingSince = ContinuousClock.now
+
+    init(timeout: Duration, interrupter: Interrupter) {
+        self.timeout = timeout
+        self.interrupter = interrupter
+    }
+
+    /// SQLite's busy handler: nonzero to try again. `count` is 0 at the start
+    /// of each wait. Sleeps 1 ms at first, doubling up to 16 ms, so a lock
+    /// released soon is taken soon and a long wait costs little.
+    static let callback: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { context, count in
+        let wait = Unmanaged<LockWait>.fromOpaque(context!).takeUnretainedValue()
+        let now = ContinuousClock.now
+        if count == 0 { wait.waitingSince = now }
+        guard !wait.interrupter.isInterrupted, now - wait.waitingSince < wait.timeout else {
+            return 0
+        }
+        usleep(UInt32(1000 << min(count, 4)))
+        return 1
     }
 }
 
@@ -204,12 +243,12 @@ final class Statement {
 }
 
 /// The current row of a statement. Columns are read by index, in select order.
-struct Row {
+package struct Row {
     fileprivate let statement: Statement
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.raw, column) == SQLITE_NULL }
 
-    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement.raw, column) }
+    package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement.raw, column) }
 
     func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
 
@@ -219,7 +258,7 @@ struct Row {
         return String(decoding: UnsafeBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 
-    func string(_ column: Int32) -> String { text(column) ?? "" }
+    package func string(_ column: Int32) -> String { text(column) ?? "" }
 
     /// The cell as its storage class says (a STRICT table has no REAL columns here).
     func value(_ column: Int32) -> SQLValue {
@@ -231,7 +270,7 @@ struct Row {
         }
     }
 
-    func blob(_ column: Int32) -> [UInt8]? { bytes(column).map(Array.init) }
+    package func blob(_ column: Int32) -> [UInt8]? { bytes(column).map(Array.init) }
 
     /// The cell's bytes (a text cell's UTF-8) in SQLite's own buffer, valid
     /// until the statement steps again; nil for NULL.

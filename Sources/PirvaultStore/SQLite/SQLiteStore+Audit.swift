@@ -1,22 +1,12 @@
-extension SQLiteStore {
-    private static let insertAuditEvent = """
+extension SQLiteReader {
+    fileprivate static let insertAuditEvent = """
         INSERT INTO audit_events (\(CopiedTable.auditEvents.columns.joined(separator: ", ")))
         VALUES (\(Array(repeating: "?", count: CopiedTable.auditEvents.columns.count).joined(separator: ", ")))
         """
 
-    /// A gap would pass the primary key and leave a log whose leaves no longer
-    /// match their indexes, so the indexes are checked first (inside the write
-    /// transaction, which holds the lock), as PostgreSQL's head row does.
-    public func appendAudit(_ records: [AuditRecord]) throws {
-        guard let first = records.first else { return }
-        guard try auditLogSize() == first.seq, records.enumerated().allSatisfy({ $0.element.seq == first.seq + Int64($0.offset) })
-        else { throw StoreError.corrupt(what: "audit event \(first.seq) is not the next index of the log") }
-        try db.run(Self.insertAuditEvent, eachOf: records.lazy.map(\.storeValues))
-    }
-
     /// Calls `body` for each audit row that `filter` selects, in its order.
     /// Pruned rows (no body left) are selected only with `includePruned`.
-    public func forEachAuditEvent(
+    func forEachAuditEvent(
         _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void
     ) throws {
         try forEachAuditRow(filter, includePruned: includePruned) { try body(AuditRecord($0)) }
@@ -24,7 +14,7 @@ extension SQLiteStore {
 
     /// `forEachAuditEvent` with the cells lent from SQLite's buffers: one
     /// prepared statement stepped through the rows, nothing copied.
-    public func forEachAuditRow(
+    func forEachAuditRow(
         _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRowCells) throws -> Void
     ) throws {
         var conditions = [includePruned ? "1" : "canonical IS NOT NULL"]
@@ -71,5 +61,18 @@ extension SQLiteStore {
                     remoteAddress: row.bytes(11), requestID: row.bytes(12), latencyMicros: row.optionalInt(13),
                     jti: row.bytes(14), canonical: row.bytes(15), leafHash: row.bytes(16) ?? empty))
         }
+    }
+}
+
+extension SQLiteWriter {
+    /// A gap would pass the primary key and leave a log whose leaves no longer
+    /// match their indexes, so the indexes are checked first (inside the write
+    /// transaction, which holds the lock), as PostgreSQL's head row does.
+    func appendAudit(_ records: [AuditRecord]) throws {
+        guard let first = records.first else { return }
+        guard try auditLogSize() == first.seq, records.enumerated().allSatisfy({ $0.element.seq == first.seq + Int64($0.offset) })
+        else { throw StoreError.corrupt(what: "audit event \(first.seq) is not the next index of the log") }
+        try db.run(Self.insertAuditEvent, eachOf: records.lazy.map(\.storeValues))
+        advanceLog(to: first.seq + Int64(records.count))
     }
 }

@@ -1,11 +1,12 @@
 import PirvaultJSON
 
-extension SQLiteStore {
+extension SQLiteReader {
     static let instanceColumns = """
         i.id, i.name, c.name, i.clientid, i.plan, i.roles, i.grant_types, i.redirect_uris, i.flows,
         i.token_ttl, i.token_format, i.url, i.tokenurl, i.origin, i.status, i.credential_generation,
         i.sealed_data_key, i.created_at, i.updated_at
         """
+
     static let instanceFrom = "FROM instances i JOIN customers c ON c.id = i.customer_id"
 
     static func instance(from row: Row) throws -> InstanceRecord {
@@ -28,10 +29,59 @@ extension SQLiteStore {
             updatedAt: row.string(18))
     }
 
-    private static func json(_ list: [String]) -> SQLValue { .text(JSONValue(list).compactString()) }
+    fileprivate static func json(_ list: [String]) -> SQLValue { .text(JSONValue(list).compactString()) }
 
-    // MARK: Customers
+    func instance(named name: String) throws -> InstanceRecord? {
+        var found: InstanceRecord?
+        try forEachInstance(whereClause: "i.name = ?", [.text(name)]) { found = $0 }
+        return found
+    }
 
+    func instance(clientID: String) throws -> InstanceRecord? {
+        var found: InstanceRecord?
+        try forEachInstance(whereClause: "i.clientid = ?", [.text(clientID)]) { found = $0 }
+        return found
+    }
+
+    func forEachInstance(
+        whereClause: String, _ values: [SQLValue], order: String = "", _ body: (InstanceRecord) throws -> Void
+    ) throws {
+        try db.forEach("SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE \(whereClause) \(order)", values) {
+            try body(Self.instance(from: $0))
+        }
+    }
+
+    /// Calls `body` for each instance (of one customer, or all), ordered by
+    /// customer then name, without holding them all in memory.
+    func forEachInstance(customer: String?, _ body: (InstanceRecord) throws -> Void) throws {
+        let order = "ORDER BY c.name, i.name"
+        if let customer {
+            try forEachInstance(whereClause: "c.name = ?", [.text(customer)], order: order, body)
+        } else {
+            try forEachInstance(whereClause: "1", [], order: order, body)
+        }
+    }
+
+    func instanceCount() throws -> Int {
+        Int(try db.query("SELECT count(*) FROM instances") { $0.int(0) }.first ?? 0)
+    }
+
+    /// The instance's credentials, newest first.
+    func credentials(instanceID: Int64) throws -> [CredentialRecord] {
+        try db.query(
+            """
+            SELECT id, instance_id, sealed_secret, verifier, created_at, expires_at_us
+            FROM credentials WHERE instance_id = ? ORDER BY id DESC
+            """, [.integer(instanceID)]
+        ) {
+            CredentialRecord(
+                id: $0.int(0), instanceID: $0.int(1), sealedSecret: $0.blob(2) ?? [], verifier: $0.blob(3) ?? [],
+                createdAt: $0.string(4), expiresAt: $0.optionalInt(5).map(Timestamp.init(microseconds:)))
+        }
+    }
+}
+
+extension SQLiteWriter {
     /// The customer's id, creating the customer on first use.
     func customerID(named name: String, createdAt: String) throws -> Int64 {
         if let id = try db.query("SELECT id FROM customers WHERE name = ?", [.text(name)], row: { $0.int(0) }).first {
@@ -41,11 +91,9 @@ extension SQLiteStore {
         return db.lastInsertRowID
     }
 
-    // MARK: Instances
-
     /// Inserts `record` and returns its id. `sealDataKey` receives the new row id
     /// and returns the sealed data key bound to it.
-    public func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64 {
+    func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64 {
         let customerID = try customerID(named: record.customer, createdAt: record.createdAt)
         try db.run(
             """
@@ -64,44 +112,9 @@ extension SQLiteStore {
         return id
     }
 
-    public func instance(named name: String) throws -> InstanceRecord? {
-        var found: InstanceRecord?
-        try forEachInstance(whereClause: "i.name = ?", [.text(name)]) { found = $0 }
-        return found
-    }
-
-    public func instance(clientID: String) throws -> InstanceRecord? {
-        var found: InstanceRecord?
-        try forEachInstance(whereClause: "i.clientid = ?", [.text(clientID)]) { found = $0 }
-        return found
-    }
-
-    func forEachInstance(
-        whereClause: String, _ values: [SQLValue], order: String = "", _ body: (InstanceRecord) throws -> Void
-    ) throws {
-        try db.forEach("SELECT \(Self.instanceColumns) \(Self.instanceFrom) WHERE \(whereClause) \(order)", values) {
-            try body(Self.instance(from: $0))
-        }
-    }
-
-    /// Calls `body` for each instance (of one customer, or all), ordered by
-    /// customer then name, without holding them all in memory.
-    public func forEachInstance(customer: String?, _ body: (InstanceRecord) throws -> Void) throws {
-        let order = "ORDER BY c.name, i.name"
-        if let customer {
-            try forEachInstance(whereClause: "c.name = ?", [.text(customer)], order: order, body)
-        } else {
-            try forEachInstance(whereClause: "1", [], order: order, body)
-        }
-    }
-
-    public func instanceCount() throws -> Int {
-        Int(try db.query("SELECT count(*) FROM instances") { $0.int(0) }.first ?? 0)
-    }
-
     /// Writes the mutable fields of `record` (everything but identity, customer,
     /// client id, origin and data key).
-    public func updateInstance(_ record: InstanceRecord) throws {
+    func updateInstance(_ record: InstanceRecord) throws {
         try db.run(
             """
             UPDATE instances SET plan = ?, roles = ?, grant_types = ?, redirect_uris = ?, flows = ?, token_ttl = ?,
@@ -116,16 +129,14 @@ extension SQLiteStore {
 
     /// Deletes the instance, its credentials and its sealed data key. With
     /// `secure_delete` on, SQLite overwrites the freed bytes with zeros.
-    public func deleteInstance(id: Int64) throws {
+    func deleteInstance(id: Int64) throws {
         try db.run("DELETE FROM credentials WHERE instance_id = ?", [.integer(id)])
         try db.run("DELETE FROM instances WHERE id = ?", [.integer(id)])
     }
 
-    // MARK: Credentials
-
     /// Inserts a credential; `sealSecret` receives the new row id and returns
     /// the secret sealed and bound to it.
-    public func insertCredential(
+    func insertCredential(
         instanceID: Int64, verifier: [UInt8], createdAt: String, sealSecret: (Int64) -> [UInt8]
     ) throws -> Int64 {
         try db.run(
@@ -134,19 +145,5 @@ extension SQLiteStore {
         let id = db.lastInsertRowID
         try db.run("UPDATE credentials SET sealed_secret = ? WHERE id = ?", [.blob(sealSecret(id)), .integer(id)])
         return id
-    }
-
-    /// The instance's credentials, newest first.
-    public func credentials(instanceID: Int64) throws -> [CredentialRecord] {
-        try db.query(
-            """
-            SELECT id, instance_id, sealed_secret, verifier, created_at, expires_at_us
-            FROM credentials WHERE instance_id = ? ORDER BY id DESC
-            """, [.integer(instanceID)]
-        ) {
-            CredentialRecord(
-                id: $0.int(0), instanceID: $0.int(1), sealedSecret: $0.blob(2) ?? [], verifier: $0.blob(3) ?? [],
-                createdAt: $0.string(4), expiresAt: $0.optionalInt(5).map(Timestamp.init(microseconds:)))
-        }
     }
 }

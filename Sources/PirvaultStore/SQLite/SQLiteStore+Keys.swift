@@ -1,10 +1,8 @@
-extension SQLiteStore {
-    // MARK: Signing keys
-
-    private static let signingKeyColumns =
+extension SQLiteReader {
+    fileprivate static let signingKeyColumns =
         "id, kid, public_key, sealed_private_key, created_at_us, retired_at_us, published_until_us"
 
-    private static func signingKey(from row: Row) -> SigningKeyRecord {
+    fileprivate static func signingKey(from row: Row) -> SigningKeyRecord {
         SigningKeyRecord(
             id: row.int(0), kid: row.string(1), publicKey: row.blob(2) ?? [], sealedPrivateKey: row.blob(3) ?? [],
             createdAt: Timestamp(microseconds: row.int(4)),
@@ -12,9 +10,51 @@ extension SQLiteStore {
             publishedUntil: row.optionalInt(6).map(Timestamp.init(microseconds:)))
     }
 
+    func activeSigningKey() throws -> SigningKeyRecord? {
+        try db.query("SELECT \(Self.signingKeyColumns) FROM signing_keys WHERE retired_at_us IS NULL", row: Self.signingKey)
+            .first
+    }
+
+    /// The active key and every retired key still published at `now`, newest first.
+    func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord] {
+        try db.query(
+            """
+            SELECT \(Self.signingKeyColumns) FROM signing_keys
+            WHERE retired_at_us IS NULL OR published_until_us > ? ORDER BY id DESC
+            """, [.integer(now.microseconds)], row: Self.signingKey)
+    }
+
+    func allSigningKeys() throws -> [SigningKeyRecord] {
+        try db.query("SELECT \(Self.signingKeyColumns) FROM signing_keys ORDER BY id", row: Self.signingKey)
+    }
+
+    func vaultKeyEpoch() throws -> Int64 {
+        try db.query("SELECT vault_key_epoch FROM vault_header WHERE singleton = 1") { $0.int(0) }.first ?? 1
+    }
+
+    func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink] {
+        try db.query(
+            "SELECT epoch, sealed_key, created_at_us FROM vault_key_links WHERE epoch > ? ORDER BY epoch", [.integer(epoch)]
+        ) { VaultKeyLink(epoch: $0.int(0), sealedKey: $0.blob(1) ?? [], createdAt: Timestamp(microseconds: $0.int(2))) }
+    }
+
+    /// Every instance's id and sealed data key, for re-wrapping.
+    func sealedDataKeys() throws -> [(instanceID: Int64, name: String, sealed: [UInt8])] {
+        try db.query("SELECT id, name, sealed_data_key FROM instances ORDER BY id") {
+            (instanceID: $0.int(0), name: $0.string(1), sealed: $0.blob(2) ?? [])
+        }
+    }
+
+    /// The longest token lifetime of any instance, in seconds (0 with none).
+    func maximumTokenTTL() throws -> Int {
+        Int(try db.query("SELECT COALESCE(MAX(token_ttl), 0) FROM instances") { $0.int(0) }.first ?? 0)
+    }
+}
+
+extension SQLiteWriter {
     /// Inserts a new active signing key; `sealPrivateKey` receives the row id.
     @discardableResult
-    public func insertSigningKey(
+    func insertSigningKey(
         kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]
     ) throws -> Int64 {
         try db.run(
@@ -26,39 +66,19 @@ extension SQLiteStore {
         return id
     }
 
-    public func activeSigningKey() throws -> SigningKeyRecord? {
-        try db.query("SELECT \(Self.signingKeyColumns) FROM signing_keys WHERE retired_at_us IS NULL", row: Self.signingKey)
-            .first
-    }
-
-    /// The active key and every retired key still published at `now`, newest first.
-    public func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord] {
-        try db.query(
-            """
-            SELECT \(Self.signingKeyColumns) FROM signing_keys
-            WHERE retired_at_us IS NULL OR published_until_us > ? ORDER BY id DESC
-            """, [.integer(now.microseconds)], row: Self.signingKey)
-    }
-
-    public func allSigningKeys() throws -> [SigningKeyRecord] {
-        try db.query("SELECT \(Self.signingKeyColumns) FROM signing_keys ORDER BY id", row: Self.signingKey)
-    }
-
     /// Retires the active key, keeping it published until `publishedUntil`.
-    public func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws {
+    func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws {
         try db.run(
             "UPDATE signing_keys SET retired_at_us = ?, published_until_us = ? WHERE retired_at_us IS NULL",
             [.integer(time.microseconds), .integer(publishedUntil.microseconds)])
     }
 
-    public func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws {
+    func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws {
         try db.run("UPDATE signing_keys SET sealed_private_key = ? WHERE id = ?", [.blob(sealed), .integer(signingKeyID)])
     }
 
-    // MARK: Key wrapping
-
     /// Replaces how the vault key is unlocked (a passphrase or key-file change).
-    public func updateUnlock(
+    func updateUnlock(
         method: VaultHeaderRecord.UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
         sealedVaultKey: [UInt8]
     ) throws {
@@ -72,11 +92,7 @@ extension SQLiteStore {
              kdfSalt.map(SQLValue.blob) ?? .null, .blob(sealedVaultKey)])
     }
 
-    public func vaultKeyEpoch() throws -> Int64 {
-        try db.query("SELECT vault_key_epoch FROM vault_header WHERE singleton = 1") { $0.int(0) }.first ?? 1
-    }
-
-    public func replaceVaultKey(
+    func replaceVaultKey(
         sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], link: VaultKeyLink, forgetLinksBefore: Timestamp
     ) throws {
         try db.run(
@@ -88,25 +104,7 @@ extension SQLiteStore {
         try db.run("DELETE FROM vault_key_links WHERE created_at_us < ?", [.integer(forgetLinksBefore.microseconds)])
     }
 
-    public func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink] {
-        try db.query(
-            "SELECT epoch, sealed_key, created_at_us FROM vault_key_links WHERE epoch > ? ORDER BY epoch", [.integer(epoch)]
-        ) { VaultKeyLink(epoch: $0.int(0), sealedKey: $0.blob(1) ?? [], createdAt: Timestamp(microseconds: $0.int(2))) }
-    }
-
-    /// Every instance's id and sealed data key, for re-wrapping.
-    public func sealedDataKeys() throws -> [(instanceID: Int64, name: String, sealed: [UInt8])] {
-        try db.query("SELECT id, name, sealed_data_key FROM instances ORDER BY id") {
-            (instanceID: $0.int(0), name: $0.string(1), sealed: $0.blob(2) ?? [])
-        }
-    }
-
-    public func updateSealedDataKey(instanceID: Int64, sealed: [UInt8]) throws {
+    func updateSealedDataKey(instanceID: Int64, sealed: [UInt8]) throws {
         try db.run("UPDATE instances SET sealed_data_key = ? WHERE id = ?", [.blob(sealed), .integer(instanceID)])
-    }
-
-    /// The longest token lifetime of any instance, in seconds (0 with none).
-    public func maximumTokenTTL() throws -> Int {
-        Int(try db.query("SELECT COALESCE(MAX(token_ttl), 0) FROM instances") { $0.int(0) }.first ?? 0)
     }
 }

@@ -3,22 +3,28 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import PirvaultStore
 import PostgresNIO
+import Synchronization
 
 /// One PostgreSQL session, used by one thread at a time, with the same shape
-/// as the SQLite `Connection`: synchronous calls and nested transactions.
+/// as the SQLite `Connection`: synchronous calls and one transaction at a time.
 ///
 /// The store interface is synchronous, so each call waits for postgres-nio's
-/// future on the caller's thread. The connection runs on the store's own
-/// event loop (never the HTTP server's), so waiting cannot block the loop
-/// that has to answer. A lost connection is noticed by the failing call; the
-/// next call outside a transaction connects again, so a node recovers by
-/// itself when the database returns.
+/// future on the caller's thread (never a task: the store is `noasync`). The
+/// connection runs on the store's own event loop (never the HTTP server's),
+/// so waiting cannot block the loop that has to answer. Every wait can be
+/// cut short by `interrupt()` from another thread, and the server bounds
+/// each statement and lock wait itself (`statement_timeout`, `lock_timeout`).
+/// A lost connection is noticed by the failing call; the next call outside a
+/// transaction connects again, so a node recovers by itself when the
+/// database returns.
 final class PostgresSession {
     /// The event loop of every PostgreSQL connection in the process.
     static let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     let location: PostgresLocation
+    let limits: StoreLimits
     private let configuration: PostgresConnection.Configuration
     private var connection: PostgresConnection?
     private let logger: Logger = {
@@ -26,17 +32,36 @@ final class PostgresSession {
         logger.logLevel = .critical
         return logger
     }()
-    private(set) var transactionDepth = 0
-    /// Whether the outermost transaction is `readTransaction`'s.
-    private(set) var inReadTransaction = false
+    /// Whether a transaction is open: a connection lost inside one is not replaced silently.
+    private var inTransaction = false
+    /// Fails the wait under way, and every later one until cleared; the
+    /// connection is closed, which also ends the server side of a stuck
+    /// statement once the server runs again.
+    let interrupter = Interrupter()
 
-    init(location: PostgresLocation, password: String?) throws {
+    init(location: PostgresLocation, password: String?, limits: StoreLimits) throws {
         self.location = location
-        configuration = try Self.configuration(location, password: password)
+        self.limits = limits
+        configuration = try Self.configuration(location, password: password, limits: limits)
         _ = try current()
     }
 
     deinit { dropConnection() }
+
+    /// Waits for `future` on this thread, unless interrupted first or meanwhile.
+    private func wait<T: Sendable>(_ future: EventLoopFuture<T>, closing connection: PostgresConnection?) throws -> T {
+        let promise = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: promise)
+        do {
+            return try interrupter.whileWaiting(stoppedBy: {
+                promise.fail(StoreError.interrupted)
+                _ = connection?.close() as EventLoopFuture<Void>?
+            }) { try promise.futureResult.wait() }
+        } catch StoreError.interrupted {
+            promise.fail(StoreError.interrupted)  // not waited for: nothing else may complete it
+            throw StoreError.interrupted
+        }
+    }
 
     /// Closes the connection (a lost one too: postgres-nio wants every
     /// connection closed before it goes) and forgets it.
@@ -46,41 +71,52 @@ final class PostgresSession {
     }
 
     private static func configuration(
-        _ location: PostgresLocation, password: String?
+        _ location: PostgresLocation, password: String?, limits: StoreLimits
     ) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
         if let socketDirectory = location.socketDirectory {
-            return PostgresConnection.Configuration(
+            configuration = PostgresConnection.Configuration(
                 unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(location.port)", username: location.user,
                 password: password, database: location.database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS
+            switch location.sslMode {
+            case .disable:
+                tls = .disable
+            case .require:
+                // libpq's `require`: encrypt, without checking the certificate.
+                var settings = TLSConfiguration.makeClientConfiguration()
+                settings.certificateVerification = .none
+                tls = .require(try NIOSSLContext(configuration: settings))
+            case .verifyFull:
+                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            configuration = PostgresConnection.Configuration(
+                host: location.host ?? "localhost", port: location.port, username: location.user, password: password,
+                database: location.database, tls: tls)
         }
-        let tls: PostgresConnection.Configuration.TLS
-        switch location.sslMode {
-        case .disable:
-            tls = .disable
-        case .require:
-            // libpq's `require`: encrypt, without checking the certificate.
-            var settings = TLSConfiguration.makeClientConfiguration()
-            settings.certificateVerification = .none
-            tls = .require(try NIOSSLContext(configuration: settings))
-        case .verifyFull:
-            tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
-        var configuration = PostgresConnection.Configuration(
-            host: location.host ?? "localhost", port: location.port, username: location.user, password: password,
-            database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
+        // The server gives up on a lock or a statement by itself too, so a
+        // stuck transaction elsewhere costs this session a bounded wait.
+        configuration.options.additionalStartupParameters = [
+            ("lock_timeout", "\(limits.lockTimeout.milliseconds)ms"),
+            ("statement_timeout", limits.statementTimeout.map { "\($0.milliseconds)ms" } ?? "0"),
+        ]
         return configuration
     }
 
     /// The open connection, connecting first when there is none (or it was lost).
     private func current() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
-        guard transactionDepth == 0 else { throw StoreError.unavailable(location.description, problem: "the connection was lost mid-transaction") }
+        guard !inTransaction else {
+            throw StoreError.unavailable(location.description, problem: "the connection was lost mid-transaction")
+        }
         dropConnection()
         do {
-            let opened = try PostgresConnection.connect(
-                on: Self.eventLoopGroup.next(), configuration: configuration, id: 1, logger: logger
-            ).wait()
+            let opened = try wait(
+                PostgresConnection.connect(
+                    on: Self.eventLoopGroup.next(), configuration: configuration, id: 1, logger: logger),
+                closing: nil)
             connection = opened
             return opened
         } catch {
@@ -93,17 +129,18 @@ final class PostgresSession {
     func query(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
         let connection = try current()
         do {
-            return try connection.query(query, logger: logger).wait().rows.map { $0.makeRandomAccess() }
+            return try wait(connection.query(query, logger: logger), closing: connection).rows.map { $0.makeRandomAccess() }
         } catch {
             throw mapped(error)
         }
     }
 
     /// Runs `query` and returns how many rows it changed.
+    @discardableResult
     func run(_ query: PostgresQuery) throws -> Int {
         let connection = try current()
         do {
-            return try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+            return try wait(connection.query(query, logger: logger), closing: connection).metadata.rows ?? 0
         } catch {
             throw mapped(error)
         }
@@ -111,17 +148,9 @@ final class PostgresSession {
 
     /// Runs `body` in a write transaction: `BEGIN`, then `lock` (the caller's
     /// first statement, which serialises writers), then `COMMIT`; `ROLLBACK`
-    /// on any error. Nested calls join the outermost transaction.
+    /// on any error.
     func writeTransaction<T>(lock: () throws -> Void, _ body: () throws -> T) throws -> T {
-        if transactionDepth > 0 {
-            transactionDepth += 1
-            defer { transactionDepth -= 1 }
-            return try body()
-        }
-        try query("BEGIN")
-        transactionDepth = 1
-        defer { transactionDepth = 0 }
-        return try commitOrRollBack {
+        try transaction("BEGIN") {
             try lock()
             return try body()
         }
@@ -129,22 +158,22 @@ final class PostgresSession {
 
     /// Runs `body` in a read-only transaction on one snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        if transactionDepth > 0 { return try body() }
-        try query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        transactionDepth = 1
-        inReadTransaction = true
-        defer { (transactionDepth, inReadTransaction) = (0, false) }
-        return try commitOrRollBack(body)
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
     }
 
-    /// The end of an open transaction: `COMMIT` after `body`, `ROLLBACK` if anything failed.
-    private func commitOrRollBack<T>(_ body: () throws -> T) throws -> T {
+    /// `begin`, `body`, then `COMMIT`, or `ROLLBACK` if anything failed (an
+    /// interrupted session has closed its connection, which rolls back).
+    private func transaction<T>(_ begin: PostgresQuery, _ body: () throws -> T) throws -> T {
+        guard !inTransaction else { throw StoreError.postgres("a transaction is already open on this session; transactions do not nest") }
+        try query(begin)
+        inTransaction = true
+        defer { inTransaction = false }
         do {
             let result = try body()
             try query("COMMIT")
             return result
         } catch {
-            _ = try? query("ROLLBACK")
+            if let connection, !connection.isClosed, (try? query("ROLLBACK")) == nil { dropConnection() }
             throw error
         }
     }
@@ -153,7 +182,10 @@ final class PostgresSession {
     /// and what to do, and never a bound value (the server's message and SQL
     /// state are kept; its detail, which can quote values, is not).
     private func mapped(_ error: any Error) -> StoreError {
-        if let error = error as? StoreError { return error }
+        if let error = error as? StoreError {
+            if error == .interrupted { dropConnection() }
+            return error
+        }
         let target = location.description
         guard let error = error as? PSQLError else {
             if error is NIOSSLError {
@@ -174,7 +206,8 @@ final class PostgresSession {
             case "57P01", "57P02", "57P03", "08006", "08003", "08001":
                 dropConnection()
                 return .unavailable(target, problem: message)
-            case "40001", "40P01":
+            // Serialization failure, deadlock, lock_timeout, statement_timeout.
+            case "40001", "40P01", "55P03", "57014":
                 return .busy
             default:
                 return .postgres("PostgreSQL error \(state): \(message)")
@@ -207,6 +240,13 @@ final class PostgresSession {
     }
 }
 
+extension Duration {
+    /// Whole milliseconds, at least 1 (PostgreSQL reads 0 as "no limit").
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}
 extension PostgresRandomAccessRow {
     /// Column `index` decoded as `T`; a type mismatch is a damaged vault.
     func column<T: PostgresDecodable>(_ index: Int, as type: T.Type = T.self) throws -> T {

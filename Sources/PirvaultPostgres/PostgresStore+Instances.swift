@@ -1,15 +1,16 @@
+import PirvaultStore
 import PirvaultJSON
 import PostgresNIO
 
-extension PostgresStore {
-    private static let instanceSelect = """
+extension PostgresReader {
+    fileprivate static let instanceSelect = """
         SELECT i.id, i.name, c.name, i.clientid, i.plan, i.roles, i.grant_types, i.redirect_uris, i.flows,
                i.token_ttl, i.token_format, i.url, i.tokenurl, i.origin, i.status, i.credential_generation,
                i.sealed_data_key, i.created_at, i.updated_at
         FROM instances i JOIN customers c ON c.id = i.customer_id
         """
 
-    private static func instance(from row: PostgresRandomAccessRow) throws -> InstanceRecord {
+    fileprivate static func instance(from row: PostgresRandomAccessRow) throws -> InstanceRecord {
         func list(_ column: Int) throws -> [String] {
             guard let values = try? JSONValue.parse(try row.string(column)).stringArray else {
                 throw StoreError.corrupt(what: "a list column of instance \(try row.string(1)) is not a JSON array of strings")
@@ -29,20 +30,78 @@ extension PostgresStore {
             updatedAt: try row.string(18))
     }
 
-    private static func json(_ list: [String]) -> String { JSONValue(list).compactString() }
+    fileprivate static func json(_ list: [String]) -> String { JSONValue(list).compactString() }
 
-    private func instances(where condition: String, _ binds: PostgresBindings, order: String = "") throws -> [InstanceRecord] {
+    fileprivate func instances(where condition: String, _ binds: PostgresBindings, order: String = "") throws -> [InstanceRecord] {
         try session.query(PostgresQuery(unsafeSQL: "\(Self.instanceSelect) WHERE \(condition) \(order)", binds: binds))
             .map(Self.instance)
     }
 
-    private func instance(where condition: String, _ value: some PostgresNonThrowingEncodable) throws -> InstanceRecord? {
+    fileprivate func instance(where condition: String, _ value: some PostgresNonThrowingEncodable) throws -> InstanceRecord? {
         var binds = PostgresBindings()
         binds.append(value)
         return try instances(where: condition, binds).first
     }
 
-    public func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64 {
+    func instance(named name: String) throws -> InstanceRecord? { try instance(where: "i.name = $1", name) }
+
+    func instance(clientID: String) throws -> InstanceRecord? { try instance(where: "i.clientid = $1", clientID) }
+
+    func instance(id: Int64) throws -> InstanceRecord? { try instance(where: "i.id = $1", id) }
+
+    func forEachInstance(customer: String?, _ body: (InstanceRecord) throws -> Void) throws {
+        var binds = PostgresBindings()
+        if let customer { binds.append(customer) }
+        let order = "ORDER BY c.name COLLATE \"C\", i.name COLLATE \"C\""
+        for record in try instances(where: customer == nil ? "TRUE" : "c.name = $1", binds, order: order) {
+            try body(record)
+        }
+    }
+
+    func instanceCount() throws -> Int {
+        Int(try session.query("SELECT count(*) FROM instances").first?.int(0) ?? 0)
+    }
+
+    func sealedDataKeys() throws -> [(instanceID: Int64, name: String, sealed: [UInt8])] {
+        try session.query("SELECT id, name, sealed_data_key FROM instances ORDER BY id").map {
+            (instanceID: try $0.int(0), name: try $0.string(1), sealed: try $0.blob(2) ?? [])
+        }
+    }
+
+    func maximumTokenTTL() throws -> Int {
+        Int(try session.query("SELECT COALESCE(MAX(token_ttl), 0)::BIGINT FROM instances").first?.int(0) ?? 0)
+    }
+
+    fileprivate static let credentialSelect =
+        "SELECT id, instance_id, sealed_secret, verifier, created_at, expires_at_us FROM credentials"
+
+    fileprivate static func credential(from row: PostgresRandomAccessRow) throws -> CredentialRecord {
+        CredentialRecord(
+            id: try row.int(0), instanceID: try row.int(1), sealedSecret: try row.blob(2) ?? [],
+            verifier: try row.blob(3) ?? [], createdAt: try row.string(4),
+            expiresAt: try row.optionalInt(5).map(Timestamp.init(microseconds:)))
+    }
+
+    func credentials(instanceID: Int64) throws -> [CredentialRecord] {
+        try session.query(
+            PostgresQuery(unsafeSQL: "\(Self.credentialSelect) WHERE instance_id = $1 ORDER BY id DESC", binds: binds(instanceID))
+        ).map(Self.credential)
+    }
+
+    func credential(id: Int64) throws -> CredentialRecord? {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.credentialSelect) WHERE id = $1", binds: binds(id)))
+            .first.map(Self.credential)
+    }
+
+    func binds(_ value: some PostgresNonThrowingEncodable) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(value)
+        return binds
+    }
+}
+
+extension PostgresWriter {
+    func insertInstance(_ record: InstanceRecord, sealDataKey: (Int64) -> [UInt8]) throws -> Int64 {
         try session.run(
             "INSERT INTO customers (name, created_at) VALUES (\(record.customer), \(record.createdAt)) ON CONFLICT (name) DO NOTHING")
         return try insertThenSeal(
@@ -59,24 +118,7 @@ extension PostgresStore {
             """, sealing: "instances.sealed_data_key", with: sealDataKey)
     }
 
-    public func instance(named name: String) throws -> InstanceRecord? { try instance(where: "i.name = $1", name) }
-    public func instance(clientID: String) throws -> InstanceRecord? { try instance(where: "i.clientid = $1", clientID) }
-    public func instance(id: Int64) throws -> InstanceRecord? { try instance(where: "i.id = $1", id) }
-
-    public func forEachInstance(customer: String?, _ body: (InstanceRecord) throws -> Void) throws {
-        var binds = PostgresBindings()
-        if let customer { binds.append(customer) }
-        let order = "ORDER BY c.name COLLATE \"C\", i.name COLLATE \"C\""
-        for record in try instances(where: customer == nil ? "TRUE" : "c.name = $1", binds, order: order) {
-            try body(record)
-        }
-    }
-
-    public func instanceCount() throws -> Int {
-        Int(try session.query("SELECT count(*) FROM instances").first?.int(0) ?? 0)
-    }
-
-    public func updateInstance(_ record: InstanceRecord) throws {
+    func updateInstance(_ record: InstanceRecord) throws {
         try session.run(
             """
             UPDATE instances SET plan = \(record.plan.rawValue), roles = \(Self.json(record.roles)),
@@ -89,38 +131,16 @@ extension PostgresStore {
             """)
     }
 
-    public func deleteInstance(id: Int64) throws {
+    func deleteInstance(id: Int64) throws {
         try session.run("DELETE FROM credentials WHERE instance_id = \(id)")
         try session.run("DELETE FROM instances WHERE id = \(id)")
     }
 
-    public func sealedDataKeys() throws -> [(instanceID: Int64, name: String, sealed: [UInt8])] {
-        try session.query("SELECT id, name, sealed_data_key FROM instances ORDER BY id").map {
-            (instanceID: try $0.int(0), name: try $0.string(1), sealed: try $0.blob(2) ?? [])
-        }
-    }
-
-    public func updateSealedDataKey(instanceID: Int64, sealed: [UInt8]) throws {
+    func updateSealedDataKey(instanceID: Int64, sealed: [UInt8]) throws {
         try session.run("UPDATE instances SET sealed_data_key = \(ByteBuffer(bytes: sealed)) WHERE id = \(instanceID)")
     }
 
-    public func maximumTokenTTL() throws -> Int {
-        Int(try session.query("SELECT COALESCE(MAX(token_ttl), 0)::BIGINT FROM instances").first?.int(0) ?? 0)
-    }
-
-    // MARK: Credentials
-
-    private static let credentialSelect =
-        "SELECT id, instance_id, sealed_secret, verifier, created_at, expires_at_us FROM credentials"
-
-    private static func credential(from row: PostgresRandomAccessRow) throws -> CredentialRecord {
-        CredentialRecord(
-            id: try row.int(0), instanceID: try row.int(1), sealedSecret: try row.blob(2) ?? [],
-            verifier: try row.blob(3) ?? [], createdAt: try row.string(4),
-            expiresAt: try row.optionalInt(5).map(Timestamp.init(microseconds:)))
-    }
-
-    public func insertCredential(
+    func insertCredential(
         instanceID: Int64, verifier: [UInt8], createdAt: String, sealSecret: (Int64) -> [UInt8]
     ) throws -> Int64 {
         try insertThenSeal(
@@ -130,22 +150,11 @@ extension PostgresStore {
             """, sealing: "credentials.sealed_secret", with: sealSecret)
     }
 
-    public func credentials(instanceID: Int64) throws -> [CredentialRecord] {
-        try session.query(
-            PostgresQuery(unsafeSQL: "\(Self.credentialSelect) WHERE instance_id = $1 ORDER BY id DESC", binds: binds(instanceID))
-        ).map(Self.credential)
-    }
-
-    public func credential(id: Int64) throws -> CredentialRecord? {
-        try session.query(PostgresQuery(unsafeSQL: "\(Self.credentialSelect) WHERE id = $1", binds: binds(id)))
-            .first.map(Self.credential)
-    }
-
-    public func expireCredential(id: Int64, at time: Timestamp) throws {
+    func expireCredential(id: Int64, at time: Timestamp) throws {
         try session.run("UPDATE credentials SET expires_at_us = \(time.microseconds) WHERE id = \(id)")
     }
 
-    public func deleteExpiredCredentials(instanceID: Int64, before time: Timestamp) throws {
+    func deleteExpiredCredentials(instanceID: Int64, before time: Timestamp) throws {
         try session.run(
             """
             DELETE FROM credentials
@@ -167,11 +176,5 @@ extension PostgresStore {
         values.append(id)
         try session.run(PostgresQuery(unsafeSQL: "UPDATE \(parts[0]) SET \(parts[1]) = $1 WHERE id = $2", binds: values))
         return id
-    }
-
-    func binds(_ value: some PostgresNonThrowingEncodable) -> PostgresBindings {
-        var binds = PostgresBindings()
-        binds.append(value)
-        return binds
     }
 }

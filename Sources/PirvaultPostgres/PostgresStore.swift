@@ -1,4 +1,5 @@
 import Foundation
+import PirvaultStore
 import PostgresNIO
 
 /// The vault in a PostgreSQL database (15 or newer), shared by several
@@ -11,15 +12,12 @@ import PostgresNIO
 public final class PostgresStore: VaultStore {
     let session: PostgresSession
     private let password: String?
-    /// The audit log's size while this session holds the head row's lock:
-    /// read with the lock, advanced by each append, so no append asks again.
-    var lockedLogSize: Int64 = 0
 
     public var location: String { session.location.description }
     public var backend: String { "postgresql" }
 
-    private init(location: PostgresLocation, password: String?) throws {
-        session = try PostgresSession(location: location, password: password)
+    private init(location: PostgresLocation, password: String?, limits: StoreLimits) throws {
+        session = try PostgresSession(location: location, password: password, limits: limits)
         self.password = password
     }
 
@@ -27,17 +25,17 @@ public final class PostgresStore: VaultStore {
     /// and whatever `then` writes, in one transaction. Refuses a database
     /// that holds any table (a vault or anything else).
     public static func create(
-        at location: PostgresLocation, password: String?, header: VaultHeaderRecord,
-        migrations: [Migration] = Migration.postgres, then: (PostgresStore) throws -> Void = { _ in }
+        at location: PostgresLocation, password: String?, limits: StoreLimits = .commandLine,
+        header: VaultHeaderRecord, migrations: [Migration] = Migration.postgres,
+        then: (any VaultStore, any StoreWriter) throws -> Void = { _, _ in }
     ) throws -> PostgresStore {
-        let store = try PostgresStore(location: location, password: password)
+        let store = try PostgresStore(location: location, password: password, limits: limits)
         try store.session.writeTransaction(lock: { try store.session.query(PostgresMigrator.lock) }) {
             let migrator = PostgresMigrator(migrations: migrations, session: store.session)
             if try migrator.tableCount() > 0 {
                 throw StoreError.databaseNotEmpty(location.description, holdsVault: try migrator.holdsVault())
             }
             try migrator.applyPending()
-            store.lockedLogSize = 0  // the schema just made the log, empty; this transaction holds its tables
             try store.session.run(
                 """
                 INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
@@ -47,53 +45,39 @@ public final class PostgresStore: VaultStore {
                     \(header.kdfSalt.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: header.sealedVaultKey)),
                     \(ByteBuffer(bytes: header.sealedVerifierKey)), \(header.createdAt), \(header.vaultKeyEpoch))
                 """)
-            try then(store)
+            // The schema just made the log, empty; this transaction holds its tables.
+            try then(store, PostgresWriter(store.session, logSize: 0))
         }
         return store
     }
 
     /// Opens the vault in the database at `location` and brings its schema up to date.
     public static func open(
-        at location: PostgresLocation, password: String?, migrations: [Migration] = Migration.postgres
+        at location: PostgresLocation, password: String?, limits: StoreLimits = .commandLine,
+        migrations: [Migration] = Migration.postgres
     ) throws -> PostgresStore {
-        let store = try PostgresStore(location: location, password: password)
+        let store = try PostgresStore(location: location, password: password, limits: limits)
         try PostgresMigrator(migrations: migrations, session: store.session).migrate(location: location)
         return store
     }
 
-    public func openAnother() throws -> any VaultStore {
-        try PostgresStore(location: session.location, password: password)
+    public func openAnother() throws -> sending any VaultStore {
+        try PostgresStore(location: session.location, password: password, limits: session.limits)
     }
 
-    /// Write transactions start by locking the audit log's head row.
-    public func write<T>(_ body: () throws -> T) throws -> T {
-        try session.writeTransaction(
+    /// Write transactions start by locking the audit log's head row, whose
+    /// size the transaction then appends at.
+    public func write<T>(_ body: (any StoreWriter) throws -> T) throws -> T {
+        var writer: PostgresWriter?
+        return try session.writeTransaction(
             lock: {
-                lockedLogSize =
-                    try session.query("SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE").first?.int(0) ?? 0
-            }, body)
+                let size = try session.query("SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE").first?.int(0)
+                writer = PostgresWriter(session, logSize: size ?? 0)
+            }, { try body(writer!) })
     }
 
-    /// Whether this session holds the head row's lock (inside `write`).
-    var holdsLogLock: Bool { session.transactionDepth > 0 && !session.inReadTransaction }
-
-    public func read<T>(_ body: () throws -> T) throws -> T {
-        try session.readTransaction(body)
-    }
-
-    public func stateVersion() throws -> Int64 {
-        try session.query("SELECT version FROM state_version WHERE singleton = 1").first?.int(0) ?? 0
-    }
-
-    /// A statement of its own after the lock: a `FOR UPDATE` that waited for
-    /// the lock sees the other tables as they were before the wait.
-    public func writeStart() throws -> WriteStart {
-        guard let row = try session.query(PostgresQuery(unsafeSQL: WriteStart.query)).first else {
-            throw StoreError.notAVault(path: location)
-        }
-        return WriteStart(
-            stateVersion: try row.int(0), vaultKeyEpoch: try row.int(1), latestAuthenticationFailure: try row.int(2),
-            latestCheckpointSize: try row.int(3), latestCheckpointTime: Timestamp(microseconds: try row.int(4)))
+    public func read<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+        try session.readTransaction { try body(PostgresReader(session)) }
     }
 
     /// VACUUM FULL rewrites each table that held secrets into new files
@@ -106,20 +90,38 @@ public final class PostgresStore: VaultStore {
         }
     }
 
-    public func schemaVersion() throws -> Int {
+    public var interrupter: Interrupter { session.interrupter }
+}
+
+/// The reads of one PostgreSQL transaction (`PostgresStore.read`, and the
+/// base of `PostgresWriter`).
+class PostgresReader: StoreReader {
+    let session: PostgresSession
+
+    init(_ session: PostgresSession) { self.session = session }
+
+    func schemaVersion() throws -> Int {
         Int(try session.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0)
+    }
+
+    func stateVersion() throws -> Int64 {
+        try session.query("SELECT version FROM state_version WHERE singleton = 1").first?.int(0) ?? 0
+    }
+
+    func auditLogSize() throws -> Int64 {
+        try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
     }
 
     // MARK: Header
 
-    public func header() throws -> VaultHeaderRecord {
+    func header() throws -> VaultHeaderRecord {
         let rows = try session.query(
             """
             SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
                    sealed_verifier_key, created_at, vault_key_epoch
             FROM vault_header WHERE singleton = 1
             """)
-        guard let row = rows.first else { throw StoreError.notAVault(path: location) }
+        guard let row = rows.first else { throw StoreError.notAVault(path: session.location.description) }
         guard let method = VaultHeaderRecord.UnlockMethod(rawValue: try row.string(1)) else {
             throw StoreError.corrupt(what: "unknown unlock method in the vault header")
         }
@@ -129,7 +131,56 @@ public final class PostgresStore: VaultStore {
             sealedVerifierKey: try row.blob(6) ?? [], createdAt: try row.string(7), vaultKeyEpoch: try row.int(8))
     }
 
-    public func updateUnlock(
+    func vaultKeyEpoch() throws -> Int64 {
+        try session.query("SELECT vault_key_epoch FROM vault_header WHERE singleton = 1").first?.int(0) ?? 1
+    }
+
+    func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink] {
+        try session.query(
+            "SELECT epoch, sealed_key, created_at_us FROM vault_key_links WHERE epoch > \(epoch) ORDER BY epoch"
+        ).map {
+            VaultKeyLink(epoch: try $0.int(0), sealedKey: try $0.blob(1) ?? [], createdAt: Timestamp(microseconds: try $0.int(2)))
+        }
+    }
+}
+
+/// The handle of one PostgreSQL write transaction. It holds the audit log's
+/// head row lock: the log's size read with the lock, advanced by each
+/// append, so no append asks again, and what the transaction started from.
+final class PostgresWriter: PostgresReader, StoreWriter {
+    var logSize: Int64
+    private var started: WriteStart?
+
+    init(_ session: PostgresSession, logSize: Int64) {
+        self.logSize = logSize
+        super.init(session)
+    }
+
+    /// A statement of its own after the lock: a `FOR UPDATE` that waited for
+    /// the lock sees the other tables as they were before the wait.
+    var start: WriteStart {
+        get throws {
+            if let started { return started }
+            guard let row = try session.query(PostgresQuery(unsafeSQL: WriteStart.query)).first else {
+                throw StoreError.notAVault(path: session.location.description)
+            }
+            let read = WriteStart(
+                stateVersion: try row.int(0), vaultKeyEpoch: try row.int(1), latestAuthenticationFailure: try row.int(2),
+                latestCheckpointSize: try row.int(3), latestCheckpointTime: Timestamp(microseconds: try row.int(4)))
+            started = read
+            return read
+        }
+    }
+
+    override func auditLogSize() throws -> Int64 { logSize }
+
+    /// Keeps `start` current with a checkpoint this transaction wrote.
+    func noteCheckpoint(_ record: CheckpointRecord) {
+        started?.latestCheckpointSize = record.treeSize
+        started?.latestCheckpointTime = record.createdAt
+    }
+
+    func updateUnlock(
         method: VaultHeaderRecord.UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
         sealedVaultKey: [UInt8]
     ) throws {
@@ -143,11 +194,7 @@ public final class PostgresStore: VaultStore {
             """)
     }
 
-    public func vaultKeyEpoch() throws -> Int64 {
-        try session.query("SELECT vault_key_epoch FROM vault_header WHERE singleton = 1").first?.int(0) ?? 1
-    }
-
-    public func replaceVaultKey(
+    func replaceVaultKey(
         sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], link: VaultKeyLink, forgetLinksBefore: Timestamp
     ) throws {
         try session.run(
@@ -162,13 +209,5 @@ public final class PostgresStore: VaultStore {
             VALUES (\(link.epoch), \(ByteBuffer(bytes: link.sealedKey)), \(link.createdAt.microseconds))
             """)
         try session.run("DELETE FROM vault_key_links WHERE created_at_us < \(forgetLinksBefore.microseconds)")
-    }
-
-    public func vaultKeyLinks(after epoch: Int64) throws -> [VaultKeyLink] {
-        try session.query(
-            "SELECT epoch, sealed_key, created_at_us FROM vault_key_links WHERE epoch > \(epoch) ORDER BY epoch"
-        ).map {
-            VaultKeyLink(epoch: try $0.int(0), sealedKey: try $0.blob(1) ?? [], createdAt: Timestamp(microseconds: try $0.int(2)))
-        }
     }
 }

@@ -1,30 +1,17 @@
+import PirvaultStore
 import PostgresNIO
 
-extension PostgresStore {
+extension PostgresReader {
     /// Rows read per round trip when streaming the log: constant memory
     /// however long the log is.
     static let pageSize = 5_000
 
-    public func auditLogSize() throws -> Int64 {
-        if holdsLogLock { return lockedLogSize }
-        return try session.query("SELECT size FROM audit_log_head WHERE singleton = 1").first?.int(0) ?? 0
-    }
-
-    /// One multi-row INSERT that also moves the head, and only from the
-    /// first record's index, so a gap or a repeated index fails the
-    /// transaction instead of landing (`insertRows`).
-    public func appendAudit(_ records: [AuditRecord]) throws {
-        guard let last = records.last else { return }
-        try insertRows(into: .auditEvents, records.map(\.storeValues))
-        if holdsLogLock { lockedLogSize = last.seq + 1 }
-    }
-
-    private static let eventColumns = """
+    fileprivate static let eventColumns = """
         seq, time_us, event, outcome, reason, customer, instance, clientid, flow, method, status,
         remote_addr, request_id, latency_us, jti, canonical, leaf_hash
         """
 
-    public func forEachAuditEvent(
+    func forEachAuditEvent(
         _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void
     ) throws {
         var remaining = filter.limit ?? Int.max
@@ -66,7 +53,13 @@ extension PostgresStore {
         }
     }
 
-    public func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Pages of whole records, each lent as cells: PostgreSQL has no
+    /// borrowing read like SQLite's stepped statement.
+    func forEachAuditRow(_ filter: AuditFilter, includePruned: Bool, _ body: (AuditRowCells) throws -> Void) throws {
+        try forEachAuditEvent(filter, includePruned: includePruned) { try $0.withCells(body) }
+    }
+
+    func forEachLeaf(from: Int64, to: Int64, _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
         var next = from
         while next < to {
             let rows = try session.query(
@@ -83,7 +76,41 @@ extension PostgresStore {
         }
     }
 
-    public func pruneAuditBodies(before time: Timestamp) throws -> Int {
+    fileprivate static let checkpointSelect = "SELECT tree_size, root_hash, frontier, note, created_at_us FROM audit_checkpoints"
+
+    fileprivate static func checkpoint(from row: PostgresRandomAccessRow) throws -> CheckpointRecord {
+        CheckpointRecord(
+            treeSize: try row.int(0), rootHash: try row.blob(1) ?? [], frontier: try row.blob(2) ?? [],
+            note: try row.string(3), createdAt: Timestamp(microseconds: try row.int(4)))
+    }
+
+    func latestCheckpoint() throws -> CheckpointRecord? {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.checkpointSelect) ORDER BY tree_size DESC LIMIT 1"))
+            .first.map(Self.checkpoint)
+    }
+
+    func checkpoints() throws -> [CheckpointRecord] {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.checkpointSelect) ORDER BY tree_size")).map(Self.checkpoint)
+    }
+
+    func auditSigningKey() throws -> (publicKey: [UInt8], sealedPrivateKey: [UInt8])? {
+        try session.query("SELECT public_key, sealed_private_key FROM audit_signing_key WHERE singleton = 1").first.map {
+            (publicKey: try $0.blob(0) ?? [], sealedPrivateKey: try $0.blob(1) ?? [])
+        }
+    }
+}
+
+extension PostgresWriter {
+    /// One multi-row INSERT that also moves the head, and only from the
+    /// first record's index, so a gap or a repeated index fails the
+    /// transaction instead of landing (`insertRows`).
+    func appendAudit(_ records: [AuditRecord]) throws {
+        guard let last = records.last else { return }
+        try insertRows(into: .auditEvents, records.map(\.storeValues))
+        logSize = last.seq + 1
+    }
+
+    func pruneAuditBodies(before time: Timestamp) throws -> Int {
         try session.run(
             """
             UPDATE audit_events SET reason = NULL, customer = NULL, instance = NULL, clientid = NULL, flow = NULL,
@@ -93,43 +120,17 @@ extension PostgresStore {
             """)
     }
 
-    // MARK: Checkpoints
-
-    public func insertCheckpoint(_ record: CheckpointRecord) throws {
+    func insertCheckpoint(_ record: CheckpointRecord) throws {
         try session.run(
             """
             INSERT INTO audit_checkpoints (tree_size, root_hash, frontier, note, created_at_us)
             VALUES (\(record.treeSize), \(ByteBuffer(bytes: record.rootHash)), \(ByteBuffer(bytes: record.frontier)),
                 \(record.note), \(record.createdAt.microseconds))
             """)
+        noteCheckpoint(record)
     }
 
-    private static let checkpointSelect = "SELECT tree_size, root_hash, frontier, note, created_at_us FROM audit_checkpoints"
-
-    private static func checkpoint(from row: PostgresRandomAccessRow) throws -> CheckpointRecord {
-        CheckpointRecord(
-            treeSize: try row.int(0), rootHash: try row.blob(1) ?? [], frontier: try row.blob(2) ?? [],
-            note: try row.string(3), createdAt: Timestamp(microseconds: try row.int(4)))
-    }
-
-    public func latestCheckpoint() throws -> CheckpointRecord? {
-        try session.query(PostgresQuery(unsafeSQL: "\(Self.checkpointSelect) ORDER BY tree_size DESC LIMIT 1"))
-            .first.map(Self.checkpoint)
-    }
-
-    public func checkpoints() throws -> [CheckpointRecord] {
-        try session.query(PostgresQuery(unsafeSQL: "\(Self.checkpointSelect) ORDER BY tree_size")).map(Self.checkpoint)
-    }
-
-    // MARK: Audit signing key
-
-    public func auditSigningKey() throws -> (publicKey: [UInt8], sealedPrivateKey: [UInt8])? {
-        try session.query("SELECT public_key, sealed_private_key FROM audit_signing_key WHERE singleton = 1").first.map {
-            (publicKey: try $0.blob(0) ?? [], sealedPrivateKey: try $0.blob(1) ?? [])
-        }
-    }
-
-    public func insertAuditSigningKey(publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp) throws {
+    func insertAuditSigningKey(publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp) throws {
         try session.run(
             """
             INSERT INTO audit_signing_key (singleton, public_key, sealed_private_key, created_at_us)
@@ -137,7 +138,7 @@ extension PostgresStore {
             """)
     }
 
-    public func updateSealedAuditKey(_ sealed: [UInt8]) throws {
+    func updateSealedAuditKey(_ sealed: [UInt8]) throws {
         try session.run("UPDATE audit_signing_key SET sealed_private_key = \(ByteBuffer(bytes: sealed)) WHERE singleton = 1")
     }
 }

@@ -1,3 +1,4 @@
+import PirvaultStore
 import Foundation
 import PostgresNIO
 

@@ -1,9 +1,10 @@
+import PirvaultStore
 import PostgresNIO
 
-extension PostgresStore {
+extension PostgresReader {
     /// Pages through the table by its key, `pageSize` rows per round trip;
     /// call inside `read` so every page comes from one snapshot.
-    public func forEachRow(of table: CopiedTable, _ body: ([StoreValue]) throws -> Void) throws {
+    func forEachRow(of table: CopiedTable, _ body: ([StoreValue]) throws -> Void) throws {
         var after: StoreValue?
         while true {
             var binds = PostgresBindings()
@@ -23,11 +24,23 @@ extension PostgresStore {
         }
     }
 
+    /// The PostgreSQL types of `CopiedTable.auditEvents.columns`, in order.
+    fileprivate static let auditEventTypes = [
+        "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "text",
+        "bigint", "text", "bytea", "bytea",
+    ]
+
+    func rowCount(of table: CopiedTable) throws -> Int64 {
+        try session.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).first?.int(0) ?? 0
+    }
+}
+
+extension PostgresWriter {
     /// Multi-row INSERTs (within the protocol's limit of 65,535 parameters).
     /// Identity sequences are moved past the largest copied id; audit events
     /// move the log's head, and only if they start at its current size with
     /// no gap (`appendAudit` writes its batches this way too).
-    public func insertRows(into table: CopiedTable, _ rows: [[StoreValue]]) throws {
+    func insertRows(into table: CopiedTable, _ rows: [[StoreValue]]) throws {
         let perStatement = 60_000 / table.columns.count
         var start = rows.startIndex
         while start < rows.endIndex {
@@ -44,7 +57,7 @@ extension PostgresStore {
         }
     }
 
-    private func insert(_ rows: ArraySlice<[StoreValue]>, into table: CopiedTable) throws {
+    fileprivate func insert(_ rows: ArraySlice<[StoreValue]>, into table: CopiedTable) throws {
         var binds = PostgresBindings()
         var tuples: [String] = []
         // Audit rows are selected from a VALUES list (below), where a NULL
@@ -80,16 +93,6 @@ extension PostgresStore {
         guard inserted == rows.count else {
             throw StoreError.corrupt(what: "audit event \(first) is not the next index of the log")
         }
-    }
-
-    /// The PostgreSQL types of `CopiedTable.auditEvents.columns`, in order.
-    private static let auditEventTypes = [
-        "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "text",
-        "bigint", "text", "bytea", "bytea",
-    ]
-
-    public func rowCount(of table: CopiedTable) throws -> Int64 {
-        try session.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)")).first?.int(0) ?? 0
     }
 }
 

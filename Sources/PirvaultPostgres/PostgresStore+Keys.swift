@@ -1,0 +1,122 @@
+import PirvaultStore
+import PirvaultJSON
+import PostgresNIO
+
+extension PostgresReader {
+    func isTokenRevoked(jti: String) throws -> Bool {
+        !(try session.query("SELECT 1 FROM revoked_tokens WHERE jti = \(jti)").isEmpty)
+    }
+
+    func revokedTokenIDs(at now: Timestamp) throws -> Set<String> {
+        Set(try session.query("SELECT jti FROM revoked_tokens WHERE expires_at_us > \(now.microseconds)").map { try $0.string(0) })
+    }
+
+    func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? {
+        try session.query(
+            """
+            SELECT token_hash, jti, instance_id, credential_id, credential_generation, scope, issued_at_us, expires_at_us
+            FROM opaque_tokens WHERE token_hash = \(ByteBuffer(bytes: hash))
+            """
+        ).first.map { row in
+            OpaqueTokenRecord(
+                tokenHash: try row.blob(0) ?? [], jti: try row.string(1), instanceID: try row.int(2),
+                credentialID: try row.int(3), credentialGeneration: try row.int(4),
+                scope: (try? JSONValue.parse(try row.string(5)).stringArray ?? []) ?? [],
+                issuedAt: Timestamp(microseconds: try row.int(6)), expiresAt: Timestamp(microseconds: try row.int(7)))
+        }
+    }
+
+    func authenticationFailures(after id: Int64) throws -> [AuthenticationFailure] {
+        try session.query("SELECT id, key, at_us FROM authentication_failures WHERE id > \(id) ORDER BY id").map {
+            AuthenticationFailure(id: try $0.int(0), key: try $0.string(1), time: Timestamp(microseconds: try $0.int(2)))
+        }
+    }
+
+    fileprivate static let signingKeySelect =
+        "SELECT id, kid, public_key, sealed_private_key, created_at_us, retired_at_us, published_until_us FROM signing_keys"
+
+    fileprivate static func signingKey(from row: PostgresRandomAccessRow) throws -> SigningKeyRecord {
+        SigningKeyRecord(
+            id: try row.int(0), kid: try row.string(1), publicKey: try row.blob(2) ?? [],
+            sealedPrivateKey: try row.blob(3) ?? [], createdAt: Timestamp(microseconds: try row.int(4)),
+            retiredAt: try row.optionalInt(5).map(Timestamp.init(microseconds:)),
+            publishedUntil: try row.optionalInt(6).map(Timestamp.init(microseconds:)))
+    }
+
+    func activeSigningKey() throws -> SigningKeyRecord? {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.signingKeySelect) WHERE retired_at_us IS NULL"))
+            .first.map(Self.signingKey)
+    }
+
+    func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord] {
+        try session.query(
+            PostgresQuery(
+                unsafeSQL: "\(Self.signingKeySelect) WHERE retired_at_us IS NULL OR published_until_us > $1 ORDER BY id DESC",
+                binds: binds(now.microseconds))
+        ).map(Self.signingKey)
+    }
+
+    func allSigningKeys() throws -> [SigningKeyRecord] {
+        try session.query(PostgresQuery(unsafeSQL: "\(Self.signingKeySelect) ORDER BY id")).map(Self.signingKey)
+    }
+}
+
+extension PostgresWriter {
+    func revokeToken(jti: String, instanceID: Int64?, at time: Timestamp, expiresAt: Timestamp) throws {
+        try session.run(
+            """
+            INSERT INTO revoked_tokens (jti, instance_id, revoked_at_us, expires_at_us)
+            VALUES (\(jti), \(instanceID), \(time.microseconds), \(expiresAt.microseconds)) ON CONFLICT DO NOTHING
+            """)
+    }
+
+    func purgeExpiredTokens(before time: Timestamp) throws {
+        try session.run("DELETE FROM revoked_tokens WHERE expires_at_us <= \(time.microseconds)")
+        try session.run("DELETE FROM opaque_tokens WHERE expires_at_us <= \(time.microseconds)")
+    }
+
+    func insertOpaqueToken(_ record: OpaqueTokenRecord) throws {
+        try session.run(
+            """
+            INSERT INTO opaque_tokens (token_hash, jti, instance_id, credential_id, credential_generation, scope,
+                issued_at_us, expires_at_us)
+            VALUES (\(ByteBuffer(bytes: record.tokenHash)), \(record.jti), \(record.instanceID), \(record.credentialID),
+                \(record.credentialGeneration), \(JSONValue(record.scope).compactString()),
+                \(record.issuedAt.microseconds), \(record.expiresAt.microseconds))
+            """)
+    }
+
+    func recordAuthenticationFailures(_ keys: [String], at time: Timestamp) throws {
+        for key in keys {
+            try session.run("INSERT INTO authentication_failures (key, at_us) VALUES (\(key), \(time.microseconds))")
+        }
+    }
+
+    func forgetAuthenticationFailures(before time: Timestamp) throws {
+        try session.run("DELETE FROM authentication_failures WHERE at_us < \(time.microseconds)")
+    }
+
+    @discardableResult
+    func insertSigningKey(
+        kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]
+    ) throws -> Int64 {
+        try insertThenSeal(
+            """
+            INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at_us)
+            VALUES (\(kid), \(ByteBuffer(bytes: publicKey)), '', \(createdAt.microseconds)) RETURNING id
+            """, sealing: "signing_keys.sealed_private_key", with: sealPrivateKey)
+    }
+
+    func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws {
+        try session.run(
+            """
+            UPDATE signing_keys SET retired_at_us = \(time.microseconds), published_until_us = \(publishedUntil.microseconds)
+            WHERE retired_at_us IS NULL
+            """)
+    }
+
+    func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws {
+        try session.run(
+            "UPDATE signing_keys SET sealed_private_key = \(ByteBuffer(bytes: sealed)) WHERE id = \(signingKeyID)")
+    }
+}
