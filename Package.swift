@@ -68,6 +68,8 @@ let package = Package(
         ),
         .target(name: "PirvaultCore", dependencies: ["PirvaultCrypto", "PirvaultJSON", "PirvaultStore"]),
         .target(name: "PirvaultHTTP", dependencies: ["PirvaultCrypto"]),
+        // The audit report as one self-contained HTML page (presentation, kept out of the domain).
+        .target(name: "PirvaultReport", dependencies: ["PirvaultCore", "PirvaultStore"]),
         .target(
             name: "PirvaultFuzzHarness",
             dependencies: ["PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON", "PirvaultStore"]
@@ -90,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "pirvault",
             dependencies: [
-                "PirvaultCore", "PirvaultServer", "PirvaultStore", "PirvaultPostgres",
+                "PirvaultCore", "PirvaultServer", "PirvaultStore", "PirvaultPostgres", "PirvaultReport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -111,6 +113,7 @@ let package = Package(
         .testTarget(
             name: "PirvaultCoreTests",
             dependencies: ["PirvaultCore", "PirvaultStore", "PirvaultCrypto", "PirvaultJSON", "PirvaultTestSupport"]),
+        .testTarget(name: "PirvaultReportTests", dependencies: ["PirvaultReport", "PirvaultCore"]),
         .testTarget(name: "PirvaultCLITests", dependencies: ["pirvault", "PirvaultCrypto", "PirvaultTestSupport"]),
         .testTarget(
             name: "PirvaultServerTests",

@@ -14,51 +14,58 @@ public struct AuditReport: Sendable {
     }
 
     /// Flow decisions of one customer on one flow path.
-    struct FlowCell: Sendable {
-        var allowed = 0
-        var denied = 0
+    package struct FlowCell: Sendable {
+        package var allowed = 0
+        package var denied = 0
         /// The instances that made them (at most `instancesShown`; `moreInstances` says if there were others).
-        var instances: Set<String> = []
-        var moreInstances = false
+        package var instances: Set<String> = []
+        package var moreInstances = false
+
+        package init() {}
     }
 
-    struct CellKey: Hashable, Sendable {
-        var customer: String
-        var flow: String
+    package struct CellKey: Hashable, Sendable {
+        package var customer: String
+        package var flow: String
+
+        package init(customer: String, flow: String) {
+            self.customer = customer
+            self.flow = flow
+        }
     }
 
-    struct InstanceKey: Hashable, Sendable {
-        var customer: String
-        var instance: String
+    package struct InstanceKey: Hashable, Sendable {
+        package var customer: String
+        package var instance: String
     }
 
     /// Token requests of one customer's instance (`token.issue` events).
-    struct TokenCounts: Sendable {
-        var issued = 0
-        var failedAuthentications = 0
-        var otherRefusals = 0
+    package struct TokenCounts: Sendable {
+        package var issued = 0
+        package var failedAuthentications = 0
+        package var otherRefusals = 0
     }
 
-    struct CredentialEvent: Sendable {
-        var time: Timestamp
-        var event: String
-        var customer: String
-        var instance: String
+    package struct CredentialEvent: Sendable {
+        package var time: Timestamp
+        package var event: String
+        package var customer: String
+        package var instance: String
     }
 
     /// Events that record a flow decision (the gateway's, or `token verify --flow`'s).
-    static let flowDecisionEvents: Set<String> = ["gateway.call", "gateway.authorize", "token.verify"]
+    package static let flowDecisionEvents: Set<String> = ["gateway.call", "gateway.authorize", "token.verify"]
     /// Events that change an instance's credentials, in timeline order.
-    static let credentialEventNames = [
+    package static let credentialEventNames = [
         "instance.create", "instance.import", "credentials.rotate", "credentials.revoke", "instance.delete",
     ]
-    static let unknownClient = "(unknown client)"
-    static let others = "(others)"
-    static let instancesShown = 6
-    static let credentialEventsKept = 500
+    package static let unknownClient = "(unknown client)"
+    package static let others = "(others)"
+    package static let instancesShown = 6
+    package static let credentialEventsKept = 500
     /// Bucket widths for "calls over time", hour first; the smallest giving at most `maxBuckets` is used.
-    static let bucketWidths: [Int64] = [3600, 86_400, 7 * 86_400, 30 * 86_400, 365 * 86_400]
-    static let maxBuckets: Int64 = 168
+    package static let bucketWidths: [Int64] = [3600, 86_400, 7 * 86_400, 30 * 86_400, 365 * 86_400]
+    package static let maxBuckets: Int64 = 168
 
     /// The selection the figures are about.
     public let filter: AuditFilter
@@ -75,19 +82,19 @@ public struct AuditReport: Sendable {
     /// The width of a "calls over time" bucket in seconds, chosen from the period's length at the first event.
     public private(set) var bucketSeconds: Int64 = 3600
 
-    var eventCounts = BoundedMap<String, [Int]>(limit: 200, overflow: others, empty: [0, 0, 0])
-    var customerCalls = BoundedMap<String, Int>(limit: 200, overflow: others, empty: 0)
-    var flowCalls = BoundedMap<String, Int>(limit: 200, overflow: others, empty: 0)
+    package var eventCounts = BoundedMap<String, [Int]>(limit: 200, overflow: others, empty: [0, 0, 0])
+    package var customerCalls = BoundedMap<String, Int>(limit: 200, overflow: others, empty: 0)
+    package var flowCalls = BoundedMap<String, Int>(limit: 200, overflow: others, empty: 0)
     /// Keys are slots of `customerCalls` × `flowCalls`, so this is bounded by their product.
-    var matrix: [CellKey: FlowCell] = [:]
+    package var matrix: [CellKey: FlowCell] = [:]
     /// Bucket start (seconds) → customer slot → flow decisions.
-    var timeline: [Int64: [String: Int]] = [:]
-    var denialReasons = BoundedMap<String, Int>(limit: 100, overflow: others, empty: 0)
-    var tokens = BoundedMap<InstanceKey, TokenCounts>(
+    package var timeline: [Int64: [String: Int]] = [:]
+    package var denialReasons = BoundedMap<String, Int>(limit: 100, overflow: others, empty: 0)
+    package var tokens = BoundedMap<InstanceKey, TokenCounts>(
         limit: 500, overflow: InstanceKey(customer: others, instance: others), empty: TokenCounts())
-    var credentialCounts: [String: Int] = [:]
+    package var credentialCounts: [String: Int] = [:]
     /// The latest `credentialEventsKept` credential events, oldest first.
-    var credentialEvents: [CredentialEvent] = []
+    package var credentialEvents: [CredentialEvent] = []
 
     public init(filter: AuditFilter, generatedAt: Timestamp, verification: AuditVerificationReport, checkpoint: CheckpointSummary?) {
         self.filter = filter
@@ -145,23 +152,23 @@ public struct AuditReport: Sendable {
     }
 
     /// The start (Unix seconds, aligned to the bucket width in UTC) of the bucket holding `time`.
-    func bucketStart(of time: Timestamp) -> Int64 {
+    package func bucketStart(of time: Timestamp) -> Int64 {
         let seconds = time.seconds
         return (seconds >= 0 ? seconds / bucketSeconds : (seconds - bucketSeconds + 1) / bucketSeconds) * bucketSeconds
     }
 
     /// The credential events of the kept window, the newest `credentialEventsKept`.
-    var latestCredentialEvents: ArraySlice<CredentialEvent> { credentialEvents.suffix(Self.credentialEventsKept) }
+    package var latestCredentialEvents: ArraySlice<CredentialEvent> { credentialEvents.suffix(Self.credentialEventsKept) }
 }
 
 extension AuditReport.FlowCell {
-    mutating func record(allowed isAllowed: Bool, instance: String?) {
+    package mutating func record(allowed isAllowed: Bool, instance: String?) {
         if isAllowed { allowed += 1 } else { denied += 1 }
         if let instance { note(instance) }
     }
 
     /// Adds `other`'s counts and instances (cells merged into "(others)").
-    mutating func merge(_ other: Self) {
+    package mutating func merge(_ other: Self) {
         allowed += other.allowed
         denied += other.denied
         for instance in other.instances.sorted() { note(instance) }

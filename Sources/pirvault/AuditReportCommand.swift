@@ -1,5 +1,6 @@
 import ArgumentParser
 import PirvaultCore
+import PirvaultReport
 
 struct AuditReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

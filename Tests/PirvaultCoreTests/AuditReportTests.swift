@@ -32,7 +32,6 @@ struct AuditReportAggregationTests {
         open.add(call("a", "/http/x", at: 10))
         #expect(open.periodStart == Self.start.adding(seconds: 10))
         #expect(open.bucketSeconds == 3600)
-        #expect(open.callsOverTimeSection().contains("per hour"))
     }
 
     @Test func untrustedInputCannotGrowTheTablesButEveryCallIsCounted() {
@@ -47,9 +46,6 @@ struct AuditReportAggregationTests {
         #expect(report.matrix.values.reduce(0) { $0 + $1.allowed + $1.denied } == 5000)
         #expect(report.denialReasons.entries.values.reduce(0, +) == 1667)
         #expect(report.timeline.values.flatMap(\.values).reduce(0, +) == 5000)
-        let page = report.html()
-        #expect(page.contains("data-customer=\"(others)\""))
-        #expect(page.contains("data-flow=\"(others)\""))
     }
 
     @Test func eventsAreSortedIntoTheirSections() {
@@ -66,10 +62,6 @@ struct AuditReportAggregationTests {
         #expect(tokens?.issued == 1 && tokens?.failedAuthentications == 1 && tokens?.otherRefusals == 0)
         #expect(report.credentialCounts == ["credentials.rotate": 1])
         #expect(report.eventCounts.entries["token.issue"] == [1, 1, 0])
-    }
-
-    @Test func escapingCoversTextAndAttributes() {
-        #expect(AuditReport.escape("<a href='x'>\"&\"</a>") == "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;")
     }
 
     @Test func aVaultReportIsAuditedAndBuiltFromANewCheckpoint() throws {

@@ -1,3 +1,4 @@
+import PirvaultCore
 import PirvaultStore
 
 extension AuditReport {

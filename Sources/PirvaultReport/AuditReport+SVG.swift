@@ -1,3 +1,4 @@
+import PirvaultCore
 import PirvaultStore
 
 /// The report's charts: plain inline SVG, each mark with a `<title>` that
