@@ -95,8 +95,6 @@ let package = Package(
                 "PirvaultCore", "PirvaultServer", "PirvaultStore", "PirvaultPostgres", "PirvaultReport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

@@ -36,7 +36,7 @@ func auditBenchmarks(eventCount: Int) throws {
 /// An event shaped like a gateway call (~330 canonical bytes); every tenth is denied.
 func benchmarkEvent(_ i: Int) -> AuditEvent {
     AuditEvent(
-        time: .now(), event: "gateway.call", outcome: i % 10 == 0 ? .denied : .allowed,
+        time: .now(), event: .gatewayCall, outcome: i % 10 == 0 ? .denied : .allowed,
         reason: i % 10 == 0 ? "flow /http/orders/\(i) is not among the flows allowed for instance 'acme-\(i % 50)'" : "allowed",
         customer: "customer-\(i % 20)", instance: "acme-\(i % 50)",
         clientID: "sb-7fb44aa7-56a4-4b56-9ddc-70107e1fce14!b882941|it-rt-acme-\(i % 50)!b143",

@@ -5,14 +5,12 @@ import PirvaultStore
 /// One audit event: what happened, to whom, and with what outcome. Never a
 /// secret or a token.
 public struct AuditEvent: Sendable, Equatable {
-    public enum Outcome: String, Sendable {
-        case allowed, denied, error
-    }
+    public typealias Outcome = AuditOutcome
 
     /// The 0-based leaf index, assigned when the event is appended.
     public var seq: Int64?
     public var time: Timestamp
-    public var event: String
+    public var event: AuditEventType
     public var outcome: Outcome
     public var reason: String?
     public var customer: String?
@@ -28,7 +26,7 @@ public struct AuditEvent: Sendable, Equatable {
     public var jti: String?
 
     public init(
-        seq: Int64? = nil, time: Timestamp, event: String, outcome: Outcome, reason: String? = nil, customer: String? = nil,
+        seq: Int64? = nil, time: Timestamp, event: AuditEventType, outcome: Outcome, reason: String? = nil, customer: String? = nil,
         instance: String? = nil, clientID: String? = nil, flow: String? = nil, method: String? = nil,
         status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil, latencyMicros: Int64? = nil,
         jti: String? = nil
@@ -56,7 +54,7 @@ public struct AuditEvent: Sendable, Equatable {
         .object(omittingNils: [
             ("seq", seq.map(JSONValue.integer)),
             ("time", .string(time.rfc3339)),
-            ("event", .string(event)),
+            ("event", .string(event.rawValue)),
             ("outcome", .string(outcome.rawValue)),
             ("reason", reason.map(JSONValue.string)),
             ("customer", customer.map(JSONValue.string)),
@@ -83,7 +81,7 @@ public struct AuditEvent: Sendable, Equatable {
         var out: [UInt8] = []
         out.reserveCapacity(320)
         let seqOffset = Self.writeCanonical(
-            seq: nil, time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
+            seq: nil, time: time, event: event.rawValue, outcome: outcome.rawValue, reason: reason, customer: customer,
             instance: instance, clientID: clientID, flow: flow, method: method, status: status.map(Int64.init),
             remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros, jti: jti, into: &out)
         return EncodedAuditEvent(bytes: out, seqOffset: seqOffset)
@@ -159,7 +157,7 @@ public struct AuditEvent: Sendable, Equatable {
     func record(seq: Int64, encoded: EncodedAuditEvent) -> AuditRecord {
         let canonical = encoded.canonical(seq: seq)
         return AuditRecord(
-            seq: seq, time: time, event: event, outcome: outcome.rawValue, reason: reason, customer: customer,
+            seq: seq, time: time, event: event, outcome: outcome, reason: reason, customer: customer,
             instance: instance, clientID: clientID, flow: flow, method: method, status: status,
             remoteAddress: remoteAddress, requestID: requestID, latencyMicros: latencyMicros, jti: jti,
             canonical: canonical, leafHash: Merkle.leafHash(canonical))
@@ -168,7 +166,7 @@ public struct AuditEvent: Sendable, Equatable {
     init(record: AuditRecord) {
         self.init(
             seq: record.seq,
-            time: record.time, event: record.event, outcome: Outcome(rawValue: record.outcome) ?? .error,
+            time: record.time, event: record.event, outcome: record.outcome,
             reason: record.reason, customer: record.customer, instance: record.instance, clientID: record.clientID,
             flow: record.flow, method: record.method, status: record.status, remoteAddress: record.remoteAddress,
             requestID: record.requestID, latencyMicros: record.latencyMicros, jti: record.jti)

@@ -39,7 +39,7 @@ extension Vault {
             // itself part of a filtered selection.
             try tx.audit(
                 AuditEvent(
-                    time: clock.now(), event: "audit.export", outcome: .allowed,
+                    time: clock.now(), event: .auditExport, outcome: .allowed,
                     reason: "format \(format.rawValue)\(filter.auditNote)"))
             return try writeCheckpoint(in: tx)
         }
@@ -118,7 +118,7 @@ extension Vault {
         try tx.forEachAuditEvent(filter) { record in
             let e = AuditEvent(record: record)
             let cells: [String?] = [
-                String(record.seq), e.time.rfc3339, e.event, e.outcome.rawValue, e.reason, e.customer, e.instance,
+                String(record.seq), e.time.rfc3339, e.event.rawValue, e.outcome.rawValue, e.reason, e.customer, e.instance,
                 e.clientID, e.flow, e.method, e.status.map(String.init), e.remoteAddress, e.requestID,
                 e.latencyMicros.map(String.init), e.jti,
             ]

@@ -48,16 +48,16 @@ public struct AuditReport: Sendable {
 
     package struct CredentialEvent: Sendable {
         package var time: Timestamp
-        package var event: String
+        package var event: AuditEventType
         package var customer: String
         package var instance: String
     }
 
     /// Events that record a flow decision (the gateway's, or `token verify --flow`'s).
-    package static let flowDecisionEvents: Set<String> = ["gateway.call", "gateway.authorize", "token.verify"]
+    package static let flowDecisionEvents: Set<AuditEventType> = [.gatewayCall, .gatewayAuthorize, .tokenVerify]
     /// Events that change an instance's credentials, in timeline order.
-    package static let credentialEventNames = [
-        "instance.create", "instance.import", "credentials.rotate", "credentials.revoke", "instance.delete",
+    package static let credentialEventNames: [AuditEventType] = [
+        .instanceCreate, .instanceImport, .credentialsRotate, .credentialsRevoke, .instanceDelete,
     ]
     package static let unknownClient = "(unknown client)"
     package static let others = "(others)"
@@ -82,7 +82,7 @@ public struct AuditReport: Sendable {
     /// The width of a "calls over time" bucket in seconds, chosen from the period's length at the first event.
     public private(set) var bucketSeconds: Int64 = 3600
 
-    package var eventCounts = BoundedMap<String, [Int]>(limit: 200, overflow: others, empty: [0, 0, 0])
+    package var eventCounts: [AuditEventType: [Int]] = [:]
     package var customerCalls = BoundedMap<String, Int>(limit: 200, overflow: others, empty: 0)
     package var flowCalls = BoundedMap<String, Int>(limit: 200, overflow: others, empty: 0)
     /// Keys are slots of `customerCalls` × `flowCalls`, so this is bounded by their product.
@@ -92,7 +92,7 @@ public struct AuditReport: Sendable {
     package var denialReasons = BoundedMap<String, Int>(limit: 100, overflow: others, empty: 0)
     package var tokens = BoundedMap<InstanceKey, TokenCounts>(
         limit: 500, overflow: InstanceKey(customer: others, instance: others), empty: TokenCounts())
-    package var credentialCounts: [String: Int] = [:]
+    package var credentialCounts: [AuditEventType: Int] = [:]
     /// The latest `credentialEventsKept` credential events, oldest first.
     package var credentialEvents: [CredentialEvent] = []
 
@@ -107,13 +107,11 @@ public struct AuditReport: Sendable {
     public mutating func add(_ event: AuditEvent) {
         if periodStart == nil { startPeriod(at: filter.since ?? event.time) }
         events += 1
-        eventCounts.update(event.event) { counts in
-            counts[event.outcome == .allowed ? 0 : event.outcome == .denied ? 1 : 2] += 1
-        }
+        eventCounts[event.event, default: [0, 0, 0]][event.outcome == .allowed ? 0 : event.outcome == .denied ? 1 : 2] += 1
         let customer = event.customer ?? Self.unknownClient
         if let flow = event.flow, Self.flowDecisionEvents.contains(event.event) {
             addFlowDecision(event, customer: customer, flow: flow)
-        } else if event.event == "token.issue" {
+        } else if event.event == .tokenIssue {
             tokens.update(InstanceKey(customer: customer, instance: event.instance ?? "-")) { counts in
                 if event.outcome == .allowed {
                     counts.issued += 1

@@ -12,3 +12,5 @@ public typealias InstanceStatus = PirvaultStore.InstanceStatus
 public typealias VaultStores = PirvaultStore.VaultStores
 public typealias StoreLimits = PirvaultStore.StoreLimits
 public typealias Interrupter = PirvaultStore.Interrupter
+public typealias AuditEventType = PirvaultStore.AuditEventType
+public typealias AuditOutcome = PirvaultStore.AuditOutcome

@@ -147,7 +147,7 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
         case secretRotatedOut = "secret_rotated_out"
     }
 
-    public let code: String
+    public let code: OAuthErrorCode
     public let reason: String
     public let client: ClientState?
     /// Set when the client's credentials were not accepted (what the failed-authentication limit counts).
@@ -155,7 +155,7 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(reason)" }
 
-    public init(code: String, reason: String, client: ClientState?, authenticationFailure: AuthenticationFailure? = nil) {
+    public init(code: OAuthErrorCode, reason: String, client: ClientState?, authenticationFailure: AuthenticationFailure? = nil) {
         self.code = code
         self.reason = reason
         self.client = client
@@ -163,12 +163,12 @@ public struct TokenError: Error, Sendable, CustomStringConvertible {
     }
 
     static func invalidClient(_ failure: AuthenticationFailure, _ reason: String, client: ClientState?) -> TokenError {
-        TokenError(code: "invalid_client", reason: reason, client: client, authenticationFailure: failure)
+        TokenError(code: .invalidClient, reason: reason, client: client, authenticationFailure: failure)
     }
 
     /// What an unauthenticated caller is told: client authentication failures
     /// are not told apart, so they reveal nothing about the instance.
-    public var publicDescription: String { code == "invalid_client" ? "client authentication failed" : reason }
+    public var publicDescription: String { code == .invalidClient ? "client authentication failed" : reason }
 }
 
 /// A token that was issued.
@@ -206,13 +206,13 @@ public struct TokenAnswer: Sendable {
         switch result {
         case .success(let token):
             event = AuditEvent(
-                time: time, event: "token.issue", outcome: .allowed,
+                time: time, event: .tokenIssue, outcome: .allowed,
                 reason: "scope \(token.scope.joined(separator: " ")); \(token.format.rawValue)",
                 customer: token.client.customer, instance: token.client.name, clientID: token.client.clientID,
                 jti: token.jti)
         case .failure(let error):
             event = AuditEvent(
-                time: time, event: "token.issue", outcome: .denied, reason: "\(error.code): \(error.reason)",
+                time: time, event: .tokenIssue, outcome: .denied, reason: "\(error.code): \(error.reason)",
                 customer: error.client?.customer, instance: error.client?.name,
                 clientID: error.client?.clientID ?? presentedClientID.map(AuditEvent.untrusted))
         }
@@ -277,7 +277,7 @@ public struct TokenAuthority: Sendable {
         _ request: TokenRequest, client candidate: ClientState?, signer: SigningIdentity, now: Timestamp
     ) -> Result<IssuedToken, TokenError> {
         guard request.grantType == GrantType.clientCredentials.rawValue else {
-            return .failure(TokenError(code: "unsupported_grant_type", reason: "grant type '\(Validation.printable(request.grantType))' is not supported; use client_credentials", client: candidate))
+            return .failure(TokenError(code: .unsupportedGrantType, reason: "grant type '\(Validation.printable(request.grantType))' is not supported; use client_credentials", client: candidate))
         }
         let client: ClientState
         let credentialID: Int64
@@ -286,7 +286,7 @@ public struct TokenAuthority: Sendable {
         case .success(let authenticated): (client, credentialID) = authenticated
         }
         guard client.grantTypes.contains(.clientCredentials) else {
-            return .failure(TokenError(code: "unauthorized_client", reason: "grant type client_credentials is not enabled for this instance", client: client))
+            return .failure(TokenError(code: .unauthorizedClient, reason: "grant type client_credentials is not enabled for this instance", client: client))
         }
         let scope: [String]
         switch grantedScope(requested: request.scopes, client: client) {
@@ -330,7 +330,7 @@ public struct TokenAuthority: Sendable {
         for item in requested.flatMap({ $0.split(separator: " ").map(String.init) }) {
             let role = item.hasPrefix(prefix) ? String(item.dropFirst(prefix.count)) : item
             guard client.roles.contains(role) else {
-                return .failure(TokenError(code: "invalid_scope", reason: "scope '\(Validation.printable(item))' is not granted to this client", client: client))
+                return .failure(TokenError(code: .invalidScope, reason: "scope '\(Validation.printable(item))' is not granted to this client", client: client))
             }
             if !roles.contains(role) { roles.append(role) }
         }

@@ -129,7 +129,7 @@ extension Vault {
                 jti: token.jti, instanceID: token.client.instanceID, at: now, expiresAt: Timestamp(seconds: token.expiresAt))
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "token.revoke", outcome: .allowed, reason: reason, customer: token.client.customer,
+                    time: now, event: .tokenRevoke, outcome: .allowed, reason: reason, customer: token.client.customer,
                     instance: token.client.name, clientID: token.clientID, remoteAddress: remoteAddress,
                     requestID: requestID, jti: token.jti))
         }

@@ -114,7 +114,7 @@ extension Vault {
             let pruned = try tx.pruneAuditBodies(before: time)
             try tx.audit(
                 AuditEvent(
-                    time: clock.now(), event: "audit.prune", outcome: .allowed,
+                    time: clock.now(), event: .auditPrune, outcome: .allowed,
                     reason: "\(pruned) event bodies before \(time.rfc3339) deleted; leaf hashes kept"))
             return pruned
         }

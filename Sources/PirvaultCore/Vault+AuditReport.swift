@@ -15,7 +15,7 @@ extension Vault {
         let checkpoint: CheckpointRecord?
         if verification.isValid {
             checkpoint = try write { tx in
-                try tx.audit(AuditEvent(time: clock.now(), event: "audit.report", outcome: .allowed, reason: "html\(filter.auditNote)"))
+                try tx.audit(AuditEvent(time: clock.now(), event: .auditReport, outcome: .allowed, reason: "html\(filter.auditNote)"))
                 return try writeCheckpoint(in: tx)
             }
         } else {

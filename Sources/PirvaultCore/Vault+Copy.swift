@@ -44,7 +44,7 @@ extension Vault {
         try write { tx in
             _ = try noteSigner(in: tx)  // a vault older than the audit log gets its key now, so the copy has it
             try tx.audit(
-                AuditEvent(time: clock.now(), event: "vault.copy", outcome: .allowed, reason: "copy to \(targetName)"))
+                AuditEvent(time: clock.now(), event: .vaultCopy, outcome: .allowed, reason: "copy to \(targetName)"))
             try writeCheckpoint(in: tx)
         }
         let source: CopySnapshot
@@ -61,7 +61,7 @@ extension Vault {
             try? write { tx in
                 try tx.audit(
                     AuditEvent(
-                        time: clock.now(), event: "vault.copy", outcome: .error, reason: "copy to \(targetName) failed")
+                        time: clock.now(), event: .vaultCopy, outcome: .error, reason: "copy to \(targetName) failed")
                 )
             }
             throw error

@@ -35,7 +35,7 @@ extension Vault {
             try tx.updateInstance(record)
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "credentials.rotate", outcome: .allowed,
+                    time: now, event: .credentialsRotate, outcome: .allowed,
                     reason: graceSeconds == 0 ? "previous secret stopped at once" : "previous secret valid until \(graceEnd.rfc3339)",
                     customer: record.customer, instance: record.name, clientID: record.clientID))
             return ServiceKey(
@@ -63,7 +63,7 @@ extension Vault {
             try tx.updateInstance(record)
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "credentials.revoke", outcome: .allowed,
+                    time: now, event: .credentialsRevoke, outcome: .allowed,
                     reason: "all secrets and tokens revoked (generation \(record.credentialGeneration))",
                     customer: record.customer, instance: record.name, clientID: record.clientID))
         }

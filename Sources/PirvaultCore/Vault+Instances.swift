@@ -57,7 +57,7 @@ extension Vault {
             tokenFormat: spec.tokenFormat, origin: "generated", secret: prepared.secret, in: tx)
         try tx.audit(
             AuditEvent(
-                time: clock.now(), event: "instance.create", outcome: .allowed,
+                time: clock.now(), event: .instanceCreate, outcome: .allowed,
                 reason: "plan \(settings.plan.rawValue); roles \(settings.roles.joined(separator: ","))",
                 customer: record.customer, instance: record.name, clientID: record.clientID))
         return ServiceKey(
@@ -89,7 +89,7 @@ extension Vault {
                 origin: "imported", secret: key.clientSecret, in: tx)
             try tx.audit(
                 AuditEvent(
-                    time: clock.now(), event: "instance.import", outcome: .allowed, reason: "plan \(plan.rawValue)",
+                    time: clock.now(), event: .instanceImport, outcome: .allowed, reason: "plan \(plan.rawValue)",
                     customer: customer, instance: name, clientID: key.clientID))
             return Instance(record)
         }
@@ -163,7 +163,7 @@ extension Vault {
             let secret = try openSecret(current, of: record, dataKey: dataKey)
             try tx.audit(
                 AuditEvent(
-                    time: clock.now(), event: "instance.key", outcome: .allowed, reason: "service key disclosed",
+                    time: clock.now(), event: .instanceKey, outcome: .allowed, reason: "service key disclosed",
                     customer: record.customer, instance: record.name, clientID: record.clientID))
             return ServiceKey(
                 clientID: record.clientID, clientSecret: secret, url: record.url, tokenURL: record.tokenURL,
@@ -277,7 +277,7 @@ extension Vault {
             try tx.updateInstance(record)
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "instance.update", outcome: .allowed, reason: summary.joined(separator: "; "),
+                    time: now, event: .instanceUpdate, outcome: .allowed, reason: summary.joined(separator: "; "),
                     customer: record.customer, instance: record.name, clientID: record.clientID))
             return Instance(record)
         }
@@ -293,7 +293,7 @@ extension Vault {
             try tx.deleteInstance(id: record.id)
             try tx.audit(
                 AuditEvent(
-                    time: clock.now(), event: "instance.delete", outcome: .allowed, reason: "data key destroyed",
+                    time: clock.now(), event: .instanceDelete, outcome: .allowed, reason: "data key destroyed",
                     customer: record.customer, instance: record.name, clientID: record.clientID))
         }
         try storeOperation { try store.scrubDeletedRows() }

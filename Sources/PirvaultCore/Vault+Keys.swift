@@ -21,7 +21,7 @@ extension Vault {
             if let raced = try tx.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
             let key = Ed25519SigningKey.generate()
             try insertSigningKey(key, at: clock.now(), in: tx)
-            try tx.audit(AuditEvent(time: clock.now(), event: "keys.signing_created", outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
+            try tx.audit(AuditEvent(time: clock.now(), event: .keysSigningCreated, outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
             return SigningIdentity(key: key)
         }
     }
@@ -66,7 +66,7 @@ extension Vault {
             try insertSigningKey(key, at: now, in: tx)
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "keys.rotate_signing", outcome: .allowed,
+                    time: now, event: .keysRotateSigning, outcome: .allowed,
                     reason: "new kid \(key.publicKey.thumbprint); previous \(old?.kid ?? "none") published until \(now.adding(seconds: lifetime).rfc3339)"))
             return key.publicKey.thumbprint
         }
@@ -85,7 +85,7 @@ extension Vault {
                 kdfSalt: newUnlock.salt,
                 sealedVaultKey: newUnlock.key.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, newUnlock.method)))
             try tx.audit(
-                AuditEvent(time: clock.now(), event: "keys.change_unlock", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
+                AuditEvent(time: clock.now(), event: .keysChangeUnlock, outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
         }
         unlockKey = newUnlock.key
         unlockMethod = newUnlock.method
@@ -190,7 +190,7 @@ extension Vault {
             }
             try tx.audit(
                 AuditEvent(
-                    time: clock.now(), event: "keys.rotate_vault_key", outcome: .allowed,
+                    time: clock.now(), event: .keysRotateVaultKey, outcome: .allowed,
                     reason: "\(dataKeys.count) data keys re-wrapped"))
             // What follows in this transaction (a checkpoint that falls due
             // signs with the audit key just re-sealed) uses the new key.

@@ -82,7 +82,7 @@ extension Vault {
             let client = decision.client
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "token.verify", outcome: decision.isAllowed ? .allowed : .denied,
+                    time: now, event: .tokenVerify, outcome: decision.isAllowed ? .allowed : .denied,
                     reason: decision.reason, customer: client?.customer, instance: client?.name,
                     clientID: client?.clientID, flow: flow.map(Validation.printable), status: decision.httpStatus,
                     jti: decision.jti))
@@ -107,7 +107,7 @@ extension Vault {
             try tx.purgeExpiredTokens(before: now)
             try tx.audit(
                 AuditEvent(
-                    time: now, event: "token.revoke", outcome: .allowed, reason: "single token revoked",
+                    time: now, event: .tokenRevoke, outcome: .allowed, reason: "single token revoked",
                     customer: verified.client.customer, instance: verified.client.name,
                     clientID: verified.clientID, jti: verified.jti))
             return verified.jti

@@ -75,7 +75,7 @@ public final class Vault {
                 try created.insertSigningKey(.generate(), at: now, in: tx)
                 try created.insertAuditKey(.generate(), at: now, in: tx)
                 try tx.audit(
-                    AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
+                    AuditEvent(time: now, event: .vaultInit, outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
                 try created.writeCheckpoint(in: tx)
                 vault = created
             }
@@ -131,7 +131,7 @@ public final class Vault {
                 try store.write { tx in
                     try tx.audit(
                         AuditEvent(
-                            time: clock.now(), event: "vault.unlock", outcome: .denied,
+                            time: clock.now(), event: .vaultUnlock, outcome: .denied,
                             reason: "wrong key file or passphrase"))
                 }
             }

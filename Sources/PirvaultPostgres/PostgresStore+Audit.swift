@@ -29,7 +29,7 @@ extension PostgresReader {
             if let customer = filter.customer { condition("customer = ?", customer) }
             if let clientID = filter.clientID { condition("clientid = ?", clientID) }
             if let flow = filter.flow { condition("flow = ?", flow) }
-            if let event = filter.event { condition("event = ?", event) }
+            if let event = filter.event { condition("event = ?", event.rawValue) }
             if let cursor { condition(filter.newestFirst ? "seq < ?" : "seq > ?", cursor) }
             let page = min(remaining, Self.pageSize)
             let sql = """
@@ -38,9 +38,12 @@ extension PostgresReader {
                 """
             let rows = try session.query(PostgresQuery(unsafeSQL: sql, binds: binds))
             for row in rows {
+                let seq = try row.int(0)
                 let record = AuditRecord(
-                    seq: try row.int(0), time: Timestamp(microseconds: try row.int(1)), event: try row.string(2),
-                    outcome: try row.string(3), reason: try row.text(4), customer: try row.text(5),
+                    seq: seq, time: Timestamp(microseconds: try row.int(1)),
+                    event: try .stored(try row.string(2), column: "event type", seq: seq),
+                    outcome: try .stored(try row.string(3), column: "outcome", seq: seq), reason: try row.text(4),
+                    customer: try row.text(5),
                     instance: try row.text(6), clientID: try row.text(7), flow: try row.text(8),
                     method: try row.text(9), status: try row.optionalInt(10).map { Int($0) },
                     remoteAddress: try row.text(11), requestID: try row.text(12), latencyMicros: try row.optionalInt(13),

@@ -32,7 +32,7 @@ extension AuditReport {
         out += "generated \(generatedAt.rfc3339) · \(events) events</p>"
         let filters: [(String, String?)] = [
             ("since", filter.since?.rfc3339), ("until", filter.until?.rfc3339), ("customer", filter.customer),
-            ("client id", filter.clientID), ("flow", filter.flow), ("event", filter.event),
+            ("client id", filter.clientID), ("flow", filter.flow), ("event", filter.event?.rawValue),
         ]
         let given = filters.compactMap { name, value in value.map { "<span><b>\(name)</b> \(Self.escape($0))</span>" } }
         out += "<p class=\"filters\">Filters: \(given.isEmpty ? "none" : given.joined(separator: " "))</p></header>"
@@ -129,8 +129,8 @@ extension AuditReport {
     private func eventTypesSection() -> String {
         var out = "<section id=\"events\"><h2>All events by type</h2><table><thead><tr><th>event</th>"
         out += "<th class=\"num\">allowed</th><th class=\"num\">denied</th><th class=\"num\">error</th></tr></thead><tbody>"
-        for (event, counts) in eventCounts.entries.sorted(by: { $0.key < $1.key }) {
-            out += "<tr data-event=\"\(Self.escape(event))\"><td><code>\(Self.escape(event))</code></td>"
+        for (event, counts) in eventCounts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            out += "<tr data-event=\"\(event.rawValue)\"><td><code>\(event.rawValue)</code></td>"
             out += counts.map { "<td class=\"num\">\($0)</td>" }.joined() + "</tr>"
         }
         return out + "</tbody></table></section>"

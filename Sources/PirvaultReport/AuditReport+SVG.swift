@@ -87,7 +87,7 @@ extension AuditReport {
         let axisY = lane * Double(kinds.count) + 16
         out += "<text x=\"\(left)\" y=\"\(axisY)\">\(Self.shortTime(periodStart))</text>"
         out += "<text x=\"\(Self.width - 10)\" y=\"\(axisY)\" text-anchor=\"end\">\(Self.shortTime(periodEnd))</text></svg>"
-        out += Self.legend(kinds.enumerated().map { ($1, Self.palette[$0]) })
+        out += Self.legend(kinds.enumerated().map { ($1.rawValue, Self.palette[$0]) })
         out += "<table><thead><tr><th>time</th><th>event</th><th>customer</th><th>instance</th></tr></thead><tbody>"
         for event in latestCredentialEvents.reversed() {
             out += "<tr data-event=\"\(event.event)\"><td>\(event.time.rfc3339)</td><td><code>\(event.event)</code></td>"

@@ -63,7 +63,7 @@ final class AuditCommitter: Service, Sendable {
                 waiting.waiters.append(continuation)
                 return true
             }
-            if accepted { doorbell.yield() } else { continuation.resume(throwing: CancellationError()) }
+            if accepted { doorbell.yield() } else { continuation.resume(throwing: VaultError.store(.interrupted)) }
         }
     }
 
@@ -81,7 +81,7 @@ final class AuditCommitter: Service, Sendable {
         }
         // Cancelled before the rings were all read: nobody will commit these.
         waiting.withLock { $0.stopped = true }
-        while let batch = take() { for waiter in batch.waiters { waiter.resume(throwing: CancellationError()) } }
+        while let batch = take() { for waiter in batch.waiters { waiter.resume(throwing: VaultError.store(.interrupted)) } }
     }
 
     /// What the committer carries from one batch to the next.

@@ -81,13 +81,12 @@ extension Duration {
 
 /// swift-prometheus's own `PrometheusMetricsFactory` registers every
 /// swift-metrics metric without a HELP line. This one registers the same
-/// metrics with their HELP text (from `help`, by swift-metrics label; the
-/// registry makes names Prometheus-safe, so Hummingbird's `hb.requests`
-/// shows as `hb_requests`), and with buckets that suit each histogram.
-public struct DescribedMetricsFactory: MetricsFactory {
+/// metrics with their HELP text (from `help`, by swift-metrics label), and
+/// with buckets that suit each histogram.
+struct DescribedMetricsFactory: MetricsFactory {
     let registry: PrometheusCollectorRegistry
 
-    public init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
 
     static let help: [String: String] = [
         "pirvault_http_requests_total": "HTTP requests answered, by route pattern and status code.",
@@ -98,10 +97,6 @@ public struct DescribedMetricsFactory: MetricsFactory {
         "pirvault_audit_commit_duration_seconds": "Time of one audit group commit (one synchronous transaction).",
         "pirvault_audit_batch_size": "Audit events per group commit.",
         "pirvault_auth_failures_total": "Refused client or token authentications, by reason code.",
-        "hb.requests": "HTTP requests seen by Hummingbird, by route, method and status.",
-        "hb.request.errors": "HTTP requests that ended in an error, by route, method and error type.",
-        "http.server.request.duration": "Time to answer an HTTP request as Hummingbird measures it, in seconds.",
-        "http.server.active_requests": "HTTP requests in progress, by method.",
     ]
 
     /// Seconds: from 100 µs (a gateway call) to 2.5 s.
@@ -114,45 +109,45 @@ public struct DescribedMetricsFactory: MetricsFactory {
 
     private func help(_ label: String) -> String { Self.help[label] ?? "" }
 
-    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         registry.makeCounter(name: label, labels: dimensions, help: help(label))
     }
 
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
         registry.makeCounter(name: label, labels: dimensions, help: help(label))
     }
 
-    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: help(label)) }
         return registry.makeValueHistogram(name: label, labels: dimensions, buckets: Self.batchBuckets, help: help(label))
     }
 
-    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
         registry.makeGauge(name: label, labels: dimensions, help: help(label))
     }
 
-    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         registry.makeDurationHistogram(name: label, labels: dimensions, buckets: Self.durationBuckets, help: help(label))
     }
 
-    public func destroyCounter(_ handler: any CounterHandler) {
+    func destroyCounter(_ handler: any CounterHandler) {
         if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
     }
 
-    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
         if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
     }
 
-    public func destroyRecorder(_ handler: any RecorderHandler) {
+    func destroyRecorder(_ handler: any RecorderHandler) {
         if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
         if let histogram = handler as? ValueHistogram { registry.unregisterValueHistogram(histogram) }
     }
 
-    public func destroyMeter(_ handler: any MeterHandler) {
+    func destroyMeter(_ handler: any MeterHandler) {
         if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
     }
 
-    public func destroyTimer(_ handler: any TimerHandler) {
+    func destroyTimer(_ handler: any TimerHandler) {
         if let histogram = handler as? DurationHistogram { registry.unregisterDurationHistogram(histogram) }
     }
 }

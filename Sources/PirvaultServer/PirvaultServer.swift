@@ -16,21 +16,14 @@ import Prometheus
 /// use.
 public final class PirvaultServer: Sendable {
     let configuration: ServerConfiguration
-    let authority: TokenAuthority
-    let cache: AuthorizationCache
+    let decisions: Decisions
     let writer: SerializedVault
-    let committer: AuditCommitter
-    let limiter: FailureLimiter
-    let metrics: ServerMetrics
     let logger: Logger
-    let clock: Clock
     let upstream: Upstream?
 
     /// A server over `writer`, which it also writes on; it opens a second
     /// connection to read and loads what it keeps in memory before it
-    /// returns. `metrics`: the registry `/metrics` shows (the `serve`
-    /// command makes it swift-metrics' global one too, so Hummingbird's own
-    /// metrics join it).
+    /// returns. `metrics`: the registry `/metrics` shows.
     public init(
         writer: SerializedVault, configuration: ServerConfiguration, logger: Logger,
         metrics registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
@@ -39,13 +32,16 @@ public final class PirvaultServer: Sendable {
         self.logger = logger
         self.writer = writer
         let issuer = configuration.issuer
-        (clock, authority) = try await writer.perform(until: nil) { ($0.clock, $0.tokenAuthority(issuer: issuer)) }
-        metrics = ServerMetrics(registry: registry)
-        cache = try await AuthorizationCache(
+        let (clock, authority) = try await writer.perform(until: nil) { ($0.clock, $0.tokenAuthority(issuer: issuer)) }
+        let metrics = ServerMetrics(registry: registry)
+        let cache = try await AuthorizationCache(
             reader: try await writer.openAnother("pirvault-reader"), timeout: configuration.vaultTimeout)
-        limiter = FailureLimiter(limit: configuration.maxFailedAuthentications, windowSeconds: configuration.failureWindowSeconds)
-        committer = AuditCommitter(
+        let limiter = FailureLimiter(limit: configuration.maxFailedAuthentications, windowSeconds: configuration.failureWindowSeconds)
+        let committer = AuditCommitter(
             writer: writer, limiter: limiter, metrics: metrics, timeout: configuration.vaultTimeout, clock: clock)
+        decisions = Decisions(
+            authority: authority, cache: cache, committer: committer, limiter: limiter, metrics: metrics, clock: clock,
+            failureWindowSeconds: configuration.failureWindowSeconds)
         upstream = configuration.upstream.map(Upstream.init)
     }
 
@@ -59,7 +55,7 @@ public final class PirvaultServer: Sendable {
         Application(
             router: router(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pirvault"),
-            services: [committer],
+            services: [decisions.committer],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -68,90 +64,15 @@ public final class PirvaultServer: Sendable {
         let router = Router(context: PirvaultRequestContext.self)
         router.addMiddleware {
             RequestIDMiddleware()
-            MetricsMiddleware<PirvaultRequestContext>()
-            RequestMetricsMiddleware(metrics: metrics)
-            ErrorMappingMiddleware(logger: logger)
+            RequestMetricsMiddleware(metrics: decisions.metrics)
+            RequestLogMiddleware(logger: logger)
             RequestLimitsMiddleware(configuration: configuration)
         }
-        router.post("/oauth/token") { request, context in try await self.decide(request, context, self.token) }
-        router.post("/oauth/introspect") { request, context in try await self.decide(request, context, self.introspect) }
-        router.post("/oauth/revoke") { request, context in try await self.decide(request, context, self.revoke) }
-        router.get("/token_keys") { _, _ in try await self.jwks() }
-        router.get("/.well-known/jwks.json") { _, _ in try await self.jwks() }
-        // The issuer (the tokens' `iss`) has the path /oauth/token: RFC 8414 §3.1 puts its metadata after the well-known name.
-        for path in ["/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/oauth/token"] {
-            router.get(RouterPath(path)) { _, _ in self.metadata().response }
-        }
-        router.get("/authorize") { request, context in try await self.decide(request, context, self.authorize) }
-        router.get("/healthz") { _, _ in Reply.text("ok\n").response }
-        router.get("/metrics") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition())))
-        }
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
-            router.on("/http/**", method: method) { request, context in try await self.decide(request, context, self.gateway) }
-        }
+        router.addRoutes(OAuthRoutes(decisions: decisions, writer: writer, vaultTimeout: configuration.vaultTimeout).routes)
+        router.addRoutes(
+            KeyRoutes(cache: decisions.cache, authority: decisions.authority, issuer: configuration.issuer).routes)
+        router.addRoutes(GatewayRoutes(decisions: decisions, upstream: upstream, logger: logger).routes)
+        router.addRoutes(OperationsRoutes(metrics: decisions.metrics).routes)
         return router
-    }
-
-    /// Everything a handler needs besides the request.
-    struct Call {
-        let requestID: String
-        let remoteAddress: String?
-        let started: ContinuousClock.Instant
-        /// The request body (bounded by `RequestLimitsMiddleware`).
-        let body: ByteBuffer
-        /// The vault state version the cache held when this attempt started.
-        var stateVersion: Int64 = 0
-        /// What this attempt's client authentication checked.
-        var authentication = AuthenticationCheck()
-
-        var latencyMicros: Int64 { (ContinuousClock.now - started).nanoseconds / 1000 }
-
-        /// The audit event of an OAuth endpoint call, denied until the handler decides otherwise.
-        func oauthEvent(_ name: String, at time: Timestamp) -> AuditEvent {
-            AuditEvent(time: time, event: name, outcome: .denied, method: "POST", remoteAddress: remoteAddress, requestID: requestID)
-        }
-    }
-
-    /// Runs a deciding handler on the state version the cache holds (newer
-    /// if the audit writer saw a change) and, when its decision went stale
-    /// before its audit commit (a change by the CLI or another node), again
-    /// on a freshly read state, a few times at most.
-    func decide(
-        _ request: Request, _ context: PirvaultRequestContext, _ handler: (Request, Call) async throws -> Reply
-    ) async throws -> Response {
-        var call = Call(requestID: context.requestID, remoteAddress: context.remoteAddress, started: context.started, body: context.body)
-        var tries = 0
-        while true {
-            do {
-                call.stateVersion = try await cache.stateVersion(
-                    force: tries > 0, newer: committer.latestStateVersion.load(ordering: .acquiring))
-                call.authentication = AuthenticationCheck()
-                return try await handler(request, call).response
-            } catch is StaleDecision where tries < 4 {
-                tries += 1
-            }
-        }
-    }
-}
-
-/// The failed-authentication limiter keys a request's decision checked, and
-/// whether its client authentication failed (then the failure is recorded
-/// with its audit row, so that every server counts it).
-final class AuthenticationCheck {
-    var limiterKeys: [String] = []
-    var failed = false
-}
-
-extension PirvaultServer {
-    /// Hands the answer's audit event to the group commit, with what the
-    /// decision depended on: the state version and the limiter keys.
-    func commit(_ event: AuditEvent, opaque: OpaqueTokenRecord? = nil, _ call: Call) async throws {
-        try await committer.commit(
-            PendingAudit(
-                event, opaque: opaque, decidedAt: call.stateVersion, limiterKeys: call.authentication.limiterKeys,
-                authenticationFailed: call.authentication.failed))
     }
 }

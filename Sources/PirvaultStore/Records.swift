@@ -109,8 +109,8 @@ public struct CredentialRecord: Sendable, Equatable {
 public struct AuditRecord: Sendable, Equatable {
     public var seq: Int64
     public var time: Timestamp
-    public var event: String
-    public var outcome: String
+    public var event: AuditEventType
+    public var outcome: AuditOutcome
     public var reason: String?
     public var customer: String?
     public var instance: String?
@@ -126,7 +126,7 @@ public struct AuditRecord: Sendable, Equatable {
     public var leafHash: [UInt8]
 
     public init(
-        seq: Int64 = -1, time: Timestamp, event: String, outcome: String, reason: String? = nil,
+        seq: Int64 = -1, time: Timestamp, event: AuditEventType, outcome: AuditOutcome, reason: String? = nil,
         customer: String? = nil, instance: String? = nil, clientID: String? = nil, flow: String? = nil,
         method: String? = nil, status: Int? = nil, remoteAddress: String? = nil, requestID: String? = nil,
         latencyMicros: Int64? = nil, jti: String? = nil, canonical: [UInt8]?, leafHash: [UInt8]
@@ -156,7 +156,8 @@ extension AuditRecord {
     package var storeValues: [StoreValue] {
         func text(_ value: String?) -> StoreValue { value.map(StoreValue.text) ?? .null }
         return [
-            .integer(seq), .integer(time.microseconds), .text(event), .text(outcome), text(reason), text(customer),
+            .integer(seq), .integer(time.microseconds), .text(event.rawValue), .text(outcome.rawValue), text(reason),
+            text(customer),
             text(instance), text(clientID), text(flow), text(method), status.map { .integer(Int64($0)) } ?? .null,
             text(remoteAddress), text(requestID), latencyMicros.map(StoreValue.integer) ?? .null, text(jti),
             canonical.map(StoreValue.blob) ?? .null, .blob(leafHash),
@@ -190,11 +191,13 @@ public struct AuditRowCells {
 
 extension AuditRecord {
     /// The row's cells copied out of the store's buffers.
-    init(_ cells: AuditRowCells) {
+    init(_ cells: AuditRowCells) throws {
         func text(_ bytes: UnsafeRawBufferPointer?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
         self.init(
-            seq: cells.seq, time: Timestamp(microseconds: cells.timeMicroseconds), event: text(cells.event)!,
-            outcome: text(cells.outcome)!, reason: text(cells.reason), customer: text(cells.customer),
+            seq: cells.seq, time: Timestamp(microseconds: cells.timeMicroseconds),
+            event: try .stored(text(cells.event)!, column: "event type", seq: cells.seq),
+            outcome: try .stored(text(cells.outcome)!, column: "outcome", seq: cells.seq), reason: text(cells.reason),
+            customer: text(cells.customer),
             instance: text(cells.instance), clientID: text(cells.clientID), flow: text(cells.flow),
             method: text(cells.method), status: cells.status.map { Int($0) }, remoteAddress: text(cells.remoteAddress),
             requestID: text(cells.requestID), latencyMicros: cells.latencyMicros, jti: text(cells.jti),
@@ -205,7 +208,7 @@ extension AuditRecord {
     package func withCells<T>(_ body: (AuditRowCells) throws -> T) rethrows -> T {
         var bytes: [UInt8] = []
         var ranges: [Range<Int>?] = []
-        let texts = [event, outcome, reason, customer, instance, clientID, flow, method, remoteAddress, requestID, jti]
+        let texts = [event.rawValue, outcome.rawValue, reason, customer, instance, clientID, flow, method, remoteAddress, requestID, jti]
         for cell in texts.map({ $0.map { Array($0.utf8) } }) + [canonical, leafHash] {
             guard let cell else {
                 ranges.append(nil)
@@ -233,7 +236,7 @@ public struct AuditFilter: Sendable, Equatable {
     public var customer: String?
     public var clientID: String?
     public var flow: String?
-    public var event: String?
+    public var event: AuditEventType?
     public var limit: Int?
     public var newestFirst: Bool
     /// Only events with a smaller leaf index (those covered by an export's checkpoint).
@@ -241,7 +244,7 @@ public struct AuditFilter: Sendable, Equatable {
 
     public init(
         since: Timestamp? = nil, until: Timestamp? = nil, customer: String? = nil, clientID: String? = nil,
-        flow: String? = nil, event: String? = nil, limit: Int? = nil, newestFirst: Bool = true, belowSeq: Int64? = nil
+        flow: String? = nil, event: AuditEventType? = nil, limit: Int? = nil, newestFirst: Bool = true, belowSeq: Int64? = nil
     ) {
         self.since = since
         self.until = until

@@ -22,7 +22,7 @@ struct AuditFilterOptions: ParsableArguments {
     @Option(name: .customLong("client-id"), help: "Only events of this client id.") var clientID: String?
     @Option(help: "Only calls of this flow path: /http/products/details, or products/details relative to /http/.")
     var flow: String?
-    @Option(help: "Only events of this type (e.g. instance.create).") var event: String?
+    @Option(help: "Only events of this type.") var event: AuditEventType?
 
     func filter(now: Timestamp, limit: AuditLimitOption? = nil) throws -> AuditFilter {
         AuditFilter(
@@ -63,7 +63,7 @@ struct AuditList: ParsableCommand {
         var rows: [[String]] = []
         try opened.forEachAuditEvent(filter) { e in
             rows.append([
-                e.seq.map(String.init) ?? "-", e.time.rfc3339, e.event, e.outcome.rawValue, e.customer ?? "-", e.instance ?? "-",
+                e.seq.map(String.init) ?? "-", e.time.rfc3339, e.event.rawValue, e.outcome.rawValue, e.customer ?? "-", e.instance ?? "-",
                 e.flow.map { "\(e.method ?? "") \($0)".trimmingCharacters(in: .whitespaces) } ?? "-",
                 e.status.map(String.init) ?? "-", e.reason ?? "",
             ])

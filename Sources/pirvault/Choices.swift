@@ -9,6 +9,7 @@ extension Plan: ExpressibleByArgument {}
 extension GrantType: ExpressibleByArgument {}
 extension TokenFormat: ExpressibleByArgument {}
 extension AuditExportFormat: ExpressibleByArgument {}
+extension AuditEventType: ExpressibleByArgument {}
 
 extension CompletionKind {
     /// Every role some plan offers; which of them an instance may hold depends on its plan.

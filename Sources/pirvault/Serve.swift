@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Metrics
 import PirvaultCore
 import PirvaultServer
 import PirvaultStore
-import Prometheus
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,10 +89,7 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.upstream = UpstreamConfiguration(url: upstream, serviceKey: serviceKey)
         }
-        // One registry for pirvault's metrics and Hummingbird's (which go through swift-metrics' global factory).
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(DescribedMetricsFactory(registry: registry))
-        let server = try await PirvaultServer(writer: writer, configuration: configuration, logger: logger, metrics: registry)
+        let server = try await PirvaultServer(writer: writer, configuration: configuration, logger: logger)
         let issuerURL = configuration.issuer
         let app = server.makeApplication { port in
             // One line on stdout that scripts (and tests using port 0) wait for.

@@ -40,7 +40,6 @@ struct MetricsTests {
             ("pirvault_tokens_issued", "counter"), ("pirvault_gateway_decisions", "counter"),
             ("pirvault_audit_events", "counter"), ("pirvault_audit_commit_duration_seconds", "histogram"),
             ("pirvault_audit_batch_size", "histogram"), ("pirvault_auth_failures", "counter"),
-            ("hb_requests", "counter"), ("http_server_request_duration", "histogram"),
         ]
         for (name, type) in expected {
             let family = try #require(families[name], "\(name) is missing from /metrics")

@@ -45,11 +45,11 @@ struct AuditLogTests {
 
     @Test func theHandWrittenEventEncodingIsCanonical() {
         let event = AuditEvent(
-            seq: 3, time: Timestamp(seconds: 1), event: "gateway.call", outcome: .denied, reason: "quote \" and \n and é",
+            seq: 3, time: Timestamp(seconds: 1), event: .gatewayCall, outcome: .denied, reason: "quote \" and \n and é",
             customer: "Ü\u{7}", instance: "i", clientID: "sb-1!b2|it-rt-x!b3", flow: "/http/a", method: "POST", status: 403,
             remoteAddress: "127.0.0.1", requestID: "r-1", latencyMicros: 812, jti: "j")
         #expect(event.canonicalBytes == event.jsonObject.canonicalBytes())
-        #expect(AuditEvent(time: Timestamp(seconds: 0), event: "e", outcome: .allowed).canonicalBytes == Array(#"{"event":"e","outcome":"allowed","time":"1970-01-01T00:00:00.000000Z"}"#.utf8))
+        #expect(AuditEvent(time: Timestamp(seconds: 0), event: .vaultInit, outcome: .allowed).canonicalBytes == Array(#"{"event":"vault.init","outcome":"allowed","time":"1970-01-01T00:00:00.000000Z"}"#.utf8))
     }
 
     /// Each way the stored log can be altered; verify names what is wrong.
@@ -111,9 +111,9 @@ struct AuditLogTests {
         clock.advance(seconds: 86_400)
         for i in 0..<3 { _ = try fixture.vault.createInstance(InstanceSpec(name: "new\(i)", customer: "A")) }
         #expect(try fixture.vault.pruneAudit(before: clock.now.adding(seconds: -3600)) == 6)  // init, 4 creates, 1 export
-        var listed: [String] = []
+        var listed: [AuditEventType] = []
         try fixture.vault.forEachAuditEvent(AuditFilter()) { listed.append($0.event) }
-        #expect(listed == ["audit.prune", "instance.create", "instance.create", "instance.create"])
+        #expect(listed == [.auditPrune, .instanceCreate, .instanceCreate, .instanceCreate])
         let report = try fixture.vault.verifyAuditLog()
         #expect(report.isValid, "\(report.problem ?? "")")
         #expect(report.pruned == 6)

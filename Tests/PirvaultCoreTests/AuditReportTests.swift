@@ -16,7 +16,7 @@ struct AuditReportAggregationTests {
 
     func call(_ customer: String?, _ flow: String, allowed: Bool = true, at offset: Int64 = 0, reason: String? = nil) -> AuditEvent {
         AuditEvent(
-            time: Self.start.adding(seconds: offset), event: "gateway.call", outcome: allowed ? .allowed : .denied,
+            time: Self.start.adding(seconds: offset), event: .gatewayCall, outcome: allowed ? .allowed : .denied,
             reason: reason ?? (allowed ? "allowed" : "flow not allowed"), customer: customer, instance: customer.map { "\($0)-i" }, flow: flow)
     }
 
@@ -51,17 +51,17 @@ struct AuditReportAggregationTests {
     @Test func eventsAreSortedIntoTheirSections() {
         var report = report()
         report.add(call("a", "/http/x", allowed: false, reason: "token expired"))
-        report.add(AuditEvent(time: Self.start, event: "token.issue", outcome: .denied, reason: "invalid_client: wrong client secret", customer: "a", instance: "a-i"))
-        report.add(AuditEvent(time: Self.start, event: "token.issue", outcome: .allowed, customer: "a", instance: "a-i"))
-        report.add(AuditEvent(time: Self.start, event: "credentials.rotate", outcome: .allowed, customer: "a", instance: "a-i"))
-        report.add(AuditEvent(time: Self.start, event: "token.verify", outcome: .allowed, customer: "a", instance: "a-i"))
+        report.add(AuditEvent(time: Self.start, event: .tokenIssue, outcome: .denied, reason: "invalid_client: wrong client secret", customer: "a", instance: "a-i"))
+        report.add(AuditEvent(time: Self.start, event: .tokenIssue, outcome: .allowed, customer: "a", instance: "a-i"))
+        report.add(AuditEvent(time: Self.start, event: .credentialsRotate, outcome: .allowed, customer: "a", instance: "a-i"))
+        report.add(AuditEvent(time: Self.start, event: .tokenVerify, outcome: .allowed, customer: "a", instance: "a-i"))
         #expect(report.events == 5)
         #expect(report.matrix.count == 1)  // token.verify without a flow is no flow decision
         #expect(report.denialReasons.entries == ["token expired": 1])
         let tokens = report.tokens.entries[AuditReport.InstanceKey(customer: "a", instance: "a-i")]
         #expect(tokens?.issued == 1 && tokens?.failedAuthentications == 1 && tokens?.otherRefusals == 0)
-        #expect(report.credentialCounts == ["credentials.rotate": 1])
-        #expect(report.eventCounts.entries["token.issue"] == [1, 1, 0])
+        #expect(report.credentialCounts == [.credentialsRotate: 1])
+        #expect(report.eventCounts[.tokenIssue] == [1, 1, 0])
     }
 
     @Test func aVaultReportIsAuditedAndBuiltFromANewCheckpoint() throws {
@@ -70,7 +70,7 @@ struct AuditReportAggregationTests {
         #expect(report.verification.isValid)
         #expect(report.events == 2)  // both instance.create events of customer-1: --limit does not apply
         let events = try fixture.auditEvents()
-        #expect(events.last?.event == "audit.report")
+        #expect(events.last?.event == .auditReport)
         #expect(events.last?.reason == "html; customer customer-1")
         #expect(report.checkpoint?.treeSize == Int64(events.count))
     }

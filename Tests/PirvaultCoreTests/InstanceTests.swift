@@ -121,7 +121,7 @@ struct InstanceCreateTests {
         let fixture = try Fixture()
         let key = try fixture.vault.createInstance(InstanceSpec(name: "acme", customer: "ACME"))
         let event = try #require(try fixture.auditEvents().last)
-        #expect(event.event == "instance.create")
+        #expect(event.event == .instanceCreate)
         #expect(event.clientID == key.clientID)
         #expect(event.customer == "ACME")
         let stored = try fixture.raw().query("SELECT canonical, leaf_hash FROM audit_events WHERE seq = ?", [.integer(event.seq!)]) {
@@ -192,7 +192,7 @@ struct InstanceLifecycleTests {
         #expect(!file(fixture.vaultPath, contains: sealed))
         #expect(!file(fixture.vaultPath + "-wal", contains: sealed))
         #expect(throws: VaultError.self) { try fixture.vault.instance(named: "acme") }
-        #expect(try fixture.auditEvents().last?.event == "instance.delete")
+        #expect(try fixture.auditEvents().last?.event == .instanceDelete)
     }
 }
 

@@ -68,11 +68,11 @@ struct TokenIssueTests {
     @Test func refusalsAreAuditedWithTheirReason() throws {
         let fixture = try Fixture(clock: time.clock)
         let client = try fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
-        let cases: [(TokenRequest, String, String)] = [
-            (TokenRequest(clientID: client.id, secret: "wrong-secret"), "invalid_client", "wrong client secret"),
-            (TokenRequest(clientID: "sb-nobody", secret: client.secret), "invalid_client", "unknown client id"),
-            (TokenRequest(clientID: client.id, secret: client.secret, scopes: ["Admin"]), "invalid_scope", "scope 'Admin' is not granted"),
-            (TokenRequest(clientID: client.id, secret: client.secret, grantType: "password"), "unsupported_grant_type", "not supported"),
+        let cases: [(TokenRequest, OAuthErrorCode, String)] = [
+            (TokenRequest(clientID: client.id, secret: "wrong-secret"), .invalidClient, "wrong client secret"),
+            (TokenRequest(clientID: "sb-nobody", secret: client.secret), .invalidClient, "unknown client id"),
+            (TokenRequest(clientID: client.id, secret: client.secret, scopes: ["Admin"]), .invalidScope, "scope 'Admin' is not granted"),
+            (TokenRequest(clientID: client.id, secret: client.secret, grantType: "password"), .unsupportedGrantType, "not supported"),
         ]
         for (request, code, reason) in cases {
             let before = try fixture.auditEvents().count
@@ -84,7 +84,7 @@ struct TokenIssueTests {
             }
             let events = try fixture.auditEvents()
             #expect(events.count == before + 1)
-            #expect(events.last?.event == "token.issue")
+            #expect(events.last?.event == .tokenIssue)
             #expect(events.last?.outcome == .denied)
             #expect(events.last?.reason?.contains(reason) == true)
         }
@@ -101,7 +101,7 @@ struct TokenIssueTests {
         let client = try fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
         let token = try fixture.issue(client)
         let event = try #require(try fixture.auditEvents().last)
-        #expect(event.event == "token.issue")
+        #expect(event.event == .tokenIssue)
         #expect(event.jti == token.jti)
         let row = String(decoding: event.canonicalBytes, as: UTF8.self)
         #expect(!row.contains(token.accessToken))
@@ -205,7 +205,7 @@ struct TokenVerifyTests {
         // Survives a restart: a new process sees the same.
         let reopened = try Vault.open(at: fixture.vaultPath, unlock: .keyFile(fixture.key), stores: .all, clock: time.clock)
         #expect(try reopened.verifyToken(first, flow: nil).refusal == .tokenRevoked)
-        #expect(try fixture.auditEvents().contains { $0.event == "token.revoke" && $0.jti == jti })
+        #expect(try fixture.auditEvents().contains { $0.event == .tokenRevoke && $0.jti == jti })
         #expect(throws: VaultError.self) { try fixture.vault.revokeToken("garbage") }
     }
 

@@ -22,7 +22,7 @@ struct VaultUnlockTests {
         }
         let after = try fixture.auditEvents()
         #expect(after.count == before.count + 1)
-        #expect(after.last?.event == "vault.unlock")
+        #expect(after.last?.event == .vaultUnlock)
         #expect(after.last?.outcome == .denied)
     }
 

@@ -16,7 +16,7 @@ struct AuditReportPageTests {
             verification: AuditVerificationReport(), checkpoint: nil)
         report.add(
             AuditEvent(
-                time: Timestamp(seconds: 1_780_000_010), event: "gateway.call", outcome: .allowed, reason: "allowed",
+                time: Timestamp(seconds: 1_780_000_010), event: .gatewayCall, outcome: .allowed, reason: "allowed",
                 customer: "a", instance: "a-i", flow: "/http/x"))
         #expect(report.callsOverTimeSection().contains("per hour"))
     }
@@ -29,7 +29,7 @@ struct AuditReportPageTests {
         for i in 0..<5000 {
             report.add(
                 AuditEvent(
-                    time: start.adding(seconds: Int64(i)), event: "gateway.call", outcome: i % 3 != 0 ? .allowed : .denied,
+                    time: start.adding(seconds: Int64(i)), event: .gatewayCall, outcome: i % 3 != 0 ? .allowed : .denied,
                     reason: "reason \(i)", customer: "customer-\(i % 700)", instance: "customer-\(i % 700)-i",
                     flow: "/http/\(i)"))
         }

@@ -21,7 +21,7 @@ struct GatewayTests {
             #expect(receipt["customer"] == .string("ACME"))
             // The audit row is committed before the answer is sent.
             let last = try await fixture.auditEvents().last
-            #expect(last?.event == "gateway.call")
+            #expect(last?.event == .gatewayCall)
             #expect(last?.status == 200)
             #expect(last?.flow == "/http/orders/42")
             #expect(last?.method == "POST")
@@ -59,7 +59,7 @@ struct GatewayTests {
                 if status == .unauthorized { #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true) }
             }
         }
-        let calls = try await fixture.auditEvents().filter { $0.event == "gateway.call" }
+        let calls = try await fixture.auditEvents().filter { $0.event == .gatewayCall }
         #expect(calls.count == 7)
         #expect(calls.filter { $0.outcome == .denied }.count == 6)
     }
@@ -149,7 +149,7 @@ struct GatewayTests {
             #expect(status == (allowed ? .ok : .forbidden), "\(name) → \(flow)")
         }
         #expect(results.filter { $0.2 == .ok }.count == 12)
-        let calls = try await fixture.auditEvents().filter { $0.event == "gateway.call" }
+        let calls = try await fixture.auditEvents().filter { $0.event == .gatewayCall }
         #expect(calls.count == 18)
         #expect(calls.filter { $0.outcome == .denied && $0.status == 403 }.count == 6)
     }
@@ -170,7 +170,7 @@ struct GatewayTests {
             #expect(metrics.contains("pirvault_gateway_decisions_total{customer=\"ACME\",outcome=\"forbidden\"} 1"))
             #expect(metrics.contains("pirvault_http_request_duration_seconds_bucket{route=\"/authorize\""))
         }
-        #expect(try await fixture.auditEvents().filter { $0.event == "gateway.authorize" }.count == 2)
+        #expect(try await fixture.auditEvents().filter { $0.event == .gatewayAuthorize }.count == 2)
     }
 
     @Test func refusesOversizedHeaders() async throws {

@@ -33,7 +33,7 @@ struct TokenEndpointTests {
             let opaque = try await http.execute(uri: "/oauth/token", method: .post, headers: formHeaders(basic(client.id, client.secret)), body: ByteBuffer(string: "grant_type=client_credentials&token_format=opaque"))
             #expect(try json(opaque)["access_token"]?.stringValue?.count == 43)
         }
-        let issued = try await fixture.auditEvents().filter { $0.event == "token.issue" && $0.outcome == .allowed }
+        let issued = try await fixture.auditEvents().filter { $0.event == .tokenIssue && $0.outcome == .allowed }
         #expect(issued.count == 4)
         #expect(issued.allSatisfy { $0.remoteAddress != nil && $0.requestID != nil && $0.jti != nil && $0.latencyMicros != nil })
     }
@@ -69,7 +69,7 @@ struct TokenEndpointTests {
             let huge = try await http.execute(uri: "/oauth/token", method: .post, headers: formHeaders(basic(client.id, client.secret)), body: ByteBuffer(string: "grant_type=client_credentials&pad=" + String(repeating: "x", count: 20_000)))
             #expect(huge.status == .contentTooLarge)
         }
-        let denied = try await fixture.auditEvents().filter { $0.event == "token.issue" && $0.outcome == .denied }
+        let denied = try await fixture.auditEvents().filter { $0.event == .tokenIssue && $0.outcome == .denied }
         #expect(denied.count == 10)
         #expect(denied.allSatisfy { !($0.reason ?? "").contains(client.secret) })
     }

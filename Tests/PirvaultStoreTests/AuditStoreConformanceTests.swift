@@ -46,7 +46,7 @@ struct AuditStoreConformanceTests {
             for seq in Int64(0)..<10 {
                 try tx.appendAudit(
                     record(
-                        seq, time: 1000 + seq, event: seq % 3 == 0 ? "token.issue" : "gateway.call",
+                        seq, time: 1000 + seq, event: seq % 3 == 0 ? .tokenIssue : .gatewayCall,
                         customer: seq % 2 == 0 ? "even" : "odd", clientID: "c\(seq % 4)", flow: seq < 5 ? "/a" : "/b"))
             }
         }
@@ -57,7 +57,7 @@ struct AuditStoreConformanceTests {
         #expect(try seqs(store, AuditFilter(customer: "odd", newestFirst: false)) == [1, 3, 5, 7, 9])
         #expect(try seqs(store, AuditFilter(clientID: "c1", newestFirst: false)) == [1, 5, 9])
         #expect(try seqs(store, AuditFilter(flow: "/b", newestFirst: false)) == [5, 6, 7, 8, 9])
-        #expect(try seqs(store, AuditFilter(event: "token.issue", newestFirst: false)) == [0, 3, 6, 9])
+        #expect(try seqs(store, AuditFilter(event: .tokenIssue, newestFirst: false)) == [0, 3, 6, 9])
         #expect(try seqs(store, AuditFilter(limit: 3)) == [9, 8, 7])
         #expect(try seqs(store, AuditFilter(limit: 0)) == [])
         #expect(try seqs(store, AuditFilter(belowSeq: 4)) == [3, 2, 1, 0])
@@ -86,7 +86,7 @@ struct AuditStoreConformanceTests {
         #expect(
             pruned == [
                 AuditRecord(
-                    seq: 0, time: Timestamp(seconds: 0), event: "e", outcome: "allowed", canonical: nil,
+                    seq: 0, time: Timestamp(seconds: 0), event: .gatewayCall, outcome: .allowed, canonical: nil,
                     leafHash: [0, 0xAA])
             ])
         var leaves: [(Int64, [UInt8])] = []
@@ -94,7 +94,7 @@ struct AuditStoreConformanceTests {
         #expect(leaves.map(\.0) == [2, 3, 4])
         #expect(leaves.map(\.1) == [[2, 0xAA], [3, 0xAA], [4, 0xAA]])
         var rows: [AuditRecord] = []
-        try store.read { try $0.forEachAuditRow(AuditFilter(newestFirst: false), includePruned: true) { rows.append(AuditRecord($0)) } }
+        try store.read { try $0.forEachAuditRow(AuditFilter(newestFirst: false), includePruned: true) { rows.append(try AuditRecord($0)) } }
         var records: [AuditRecord] = []
         try store.read { try $0.forEachAuditEvent(AuditFilter(newestFirst: false), includePruned: true) { records.append($0) } }
         #expect(rows == records && rows.map(\.canonical)[2...4] == [nil, Array("event-3".utf8), Array("event-4".utf8)])
@@ -117,7 +117,7 @@ struct AuditStoreConformanceTests {
             """
             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < \(count - 1))
             INSERT INTO audit_events (seq, time_us, event, outcome, canonical, leaf_hash)
-            SELECT i, CAST(i AS BIGINT) * 1000000, 'e', 'allowed', \(backend.literal([1])), \(backend.literal([0xAA])) FROM n
+            SELECT i, CAST(i AS BIGINT) * 1000000, 'gateway.call', 'allowed', \(backend.literal([1])), \(backend.literal([0xAA])) FROM n
             """, at: subject.location)
         if backend == .postgresql {
             try backend.execute("UPDATE audit_log_head SET size = \(count)", at: subject.location)

@@ -42,7 +42,7 @@ struct MigrationTests {
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try store.db.scalarText("PRAGMA journal_mode") == "wal")
-        try store.write { tx in try tx.appendAudit(AuditRecord(seq: 0, time: .now(), event: "e", outcome: "allowed", canonical: [1], leafHash: [2])) }
+        try store.write { tx in try tx.appendAudit(AuditRecord(seq: 0, time: .now(), event: .gatewayCall, outcome: .allowed, canonical: [1], leafHash: [2])) }
         let walMode = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.posixPermissions] as? Int
         #expect(walMode == 0o600)
     }

@@ -489,7 +489,7 @@ struct StoreConformanceTests {
             let store = writers.stores[writer]
             do {
                 for _ in 0..<200 {
-                    try store.write { tx in try tx.appendAudit(record(try tx.auditLogSize(), event: "w\(writer)")) }
+                    try store.write { tx in try tx.appendAudit(record(try tx.auditLogSize(), customer: "w\(writer)")) }
                 }
             } catch {
                 writers.errors.withLock { $0.append("\(error)") }
@@ -522,11 +522,11 @@ extension StoreUnderTest {
 
 /// An audit row at `seq`, `seq` seconds after the epoch unless told otherwise.
 func record(
-    _ seq: Int64, time: Int64? = nil, event: String = "e", customer: String? = nil, clientID: String? = nil,
+    _ seq: Int64, time: Int64? = nil, event: AuditEventType = .gatewayCall, customer: String? = nil, clientID: String? = nil,
     flow: String? = nil
 ) -> AuditRecord {
     AuditRecord(
-        seq: seq, time: Timestamp(seconds: time ?? seq), event: event, outcome: "allowed", reason: "r\(seq)",
+        seq: seq, time: Timestamp(seconds: time ?? seq), event: event, outcome: .allowed, reason: "r\(seq)",
         customer: customer, instance: "i", clientID: clientID, flow: flow, method: "GET", status: 200,
         remoteAddress: "127.0.0.1", requestID: "q\(seq)", latencyMicros: seq, jti: "j\(seq)",
         canonical: Array("event-\(seq)".utf8), leafHash: [UInt8(truncatingIfNeeded: seq), 0xAA])

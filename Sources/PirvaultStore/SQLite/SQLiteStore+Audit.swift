@@ -9,7 +9,7 @@ extension SQLiteReader {
     func forEachAuditEvent(
         _ filter: AuditFilter, includePruned: Bool, _ body: (AuditRecord) throws -> Void
     ) throws {
-        try forEachAuditRow(filter, includePruned: includePruned) { try body(AuditRecord($0)) }
+        try forEachAuditRow(filter, includePruned: includePruned) { try body(try AuditRecord($0)) }
     }
 
     /// `forEachAuditEvent` with the cells lent from SQLite's buffers: one
@@ -33,7 +33,7 @@ extension SQLiteReader {
         }
         for (column, value) in [
             ("customer", filter.customer), ("clientid", filter.clientID), ("flow", filter.flow),
-            ("event", filter.event),
+            ("event", filter.event?.rawValue),
         ] {
             if let value {
                 conditions.append("\(column) = ?")
