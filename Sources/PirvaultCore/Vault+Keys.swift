@@ -5,9 +5,9 @@ import PirvaultStore
 extension Vault {
     // MARK: Signing keys
 
-    func insertSigningKey(_ key: Ed25519SigningKey, at now: Timestamp) throws {
-        try store.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.rawRepresentation, createdAt: now) { id in
-            vaultKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: id))
+    func insertSigningKey(_ key: TokenSigningKey, at now: Timestamp) throws {
+        try store.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.storedRepresentation, createdAt: now) { id in
+            vaultKey.seal(key.privateKey, associatedData: AD.signingKey(vaultID, keyID: id))
         }
     }
 
@@ -18,18 +18,19 @@ extension Vault {
         if let record { return SigningIdentity(key: try openSigningKey(record)) }
         return try write {
             if let raced = try store.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
-            let key = Ed25519SigningKey.generate()
+            let key = try TokenSigningKey.generate(.edDSA)
             try insertSigningKey(key, at: clock.now())
             try audit(AuditEvent(time: clock.now(), event: "keys.signing_created", outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
             return SigningIdentity(key: key)
         }
     }
 
-    func openSigningKey(_ record: SigningKeyRecord) throws -> Ed25519SigningKey {
+    func openSigningKey(_ record: SigningKeyRecord) throws -> TokenSigningKey {
         do {
-            let key = try Ed25519SigningKey(
-                seed: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
-            guard key.publicKey.rawRepresentation == record.publicKey else { throw CryptoError.authenticationFailed }
+            let key = try TokenSigningKey(
+                algorithm: .edDSA,
+                privateKey: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
+            guard key.publicKey.storedRepresentation == record.publicKey else { throw CryptoError.authenticationFailed }
             return key
         } catch {
             throw VaultError.tampered("signing key \(record.kid) did not decrypt: the vault file was altered or damaged; restore it from a backup")
@@ -38,9 +39,9 @@ extension Vault {
 
     /// The public keys a verifier needs now: the active one and every retired
     /// one whose tokens may still be live.
-    public func publishedKeys() throws -> [Ed25519PublicKey] {
+    public func publishedKeys() throws -> [TokenVerificationKey] {
         try storeOperation { try store.publishedSigningKeys(at: clock.now()) }.compactMap {
-            try? Ed25519PublicKey(rawRepresentation: $0.publicKey)
+            try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: $0.publicKey)
         }
     }
 
@@ -58,7 +59,7 @@ extension Vault {
             let lifetime = Int64(max(try store.maximumTokenTTL(), Validation.tokenTTLRange.lowerBound))
             let old = try store.activeSigningKey()
             try store.retireActiveSigningKey(at: now, publishedUntil: now.adding(seconds: lifetime))
-            let key = Ed25519SigningKey.generate()
+            let key = try TokenSigningKey.generate(.edDSA)
             try insertSigningKey(key, at: now)
             try audit(
                 AuditEvent(
@@ -179,7 +180,7 @@ extension Vault {
             for record in try store.allSigningKeys() {
                 let key = try openSigningKey(record)
                 try store.updateSealedPrivateKey(
-                    signingKeyID: record.id, sealed: newKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: record.id)))
+                    signingKeyID: record.id, sealed: newKey.seal(key.privateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
             }
             try audit(
                 AuditEvent(

@@ -64,7 +64,7 @@ public final class Vault {
                 let created = Vault(
                     store: store, vaultID: vaultID, vaultKey: vaultKey, vaultKeyEpoch: 1, unlockKey: newUnlock.key,
                     unlockMethod: newUnlock.method, verifier: try SecretVerifier(key: verifierKey), clock: clock)
-                try created.insertSigningKey(.generate(), at: now)
+                try created.insertSigningKey(.generate(.edDSA), at: now)
                 try created.insertAuditKey(.generate(), at: now)
                 try created.audit(
                     AuditEvent(time: now, event: "vault.init", outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))
