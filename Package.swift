@@ -103,7 +103,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "pirvault-bench",
-            dependencies: ["PirvaultCore", "PirvaultCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PirvaultCore", "PirvaultCrypto", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             path: "Benchmarks/pirvault-bench"
         ),
         // A throw-away PostgreSQL server (and a free loopback port) for the tests.

@@ -46,7 +46,8 @@ public struct SigningIdentity: Sendable {
     /// The header `alg` of the tokens it signs.
     public var algorithm: SigningAlgorithm { key.algorithm }
 
-    init(key: TokenSigningKey) {
+    /// Signs with `key`, under its thumbprint as kid.
+    public init(key: TokenSigningKey) {
         self.key = key
         kid = key.publicKey.thumbprint
     }
