@@ -63,7 +63,8 @@ func algorithmBenchmarks() throws {
         row("\(algorithm.rawValue) raw sign, \(library), \(inputLength) B", perSecond(median(raw)))
         row(
             "\(algorithm.rawValue) issue JWT in process (\(token.utf8.count) B token)",
-            perSecond(median(issued)) + String(format: "  %.2f× raw sign (median of %d slices)", median(ratios), algorithmSlices))
+            perSecond(median(issued))
+                + String(format: "  %.2f× raw sign (median of %d slices)", median(ratios), algorithmSlices))
     }
     if sink == 0xFF { print("") }
 }

@@ -152,7 +152,9 @@ public struct TokenVerificationKey: Sendable, Hashable {
         case .p256(let key):
             // rawRepresentation is x ‖ y, each zero-padded to 32 bytes.
             let point = Array(key.rawRepresentation)
-            return [("kty", "EC"), ("crv", "P-256"), ("x", b64url(Array(point[..<32]))), ("y", b64url(Array(point[32...])))]
+            return [
+                ("kty", "EC"), ("crv", "P-256"), ("x", b64url(Array(point[..<32]))), ("y", b64url(Array(point[32...]))),
+            ]
         case .ed25519(let key):
             return [("kty", "OKP"), ("crv", "Ed25519"), ("x", b64url(key.rawRepresentation))]
         }
