@@ -27,8 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
-        // Already in the graph through postgres-nio; named here only for
-        // pirvault-bench's SHA-256 comparison (the vault hashes with libsodium).
+        // Already in the graph through postgres-nio: RSA and P-256 token
+        // signatures (PirvaultCrypto), and pirvault-bench's SHA-256 comparison.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
@@ -42,7 +42,15 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "PirvaultCrypto", dependencies: ["CSodium"]),
+        .target(
+            name: "PirvaultCrypto",
+            dependencies: [
+                "CSodium",
+                // RSA (RS256) and P-256 (ES256) signatures, which libsodium lacks.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .target(name: "PirvaultJSON"),
         .executableTarget(name: "MigrationEmbedder"),
         .plugin(
@@ -99,7 +107,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "pirvault-bench",
-            dependencies: ["PirvaultCore", "PirvaultCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PirvaultCore", "PirvaultCrypto", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             path: "Benchmarks/pirvault-bench"
         ),
         // A throw-away PostgreSQL server (and a free loopback port) for the tests.

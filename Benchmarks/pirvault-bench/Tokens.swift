@@ -5,13 +5,13 @@ import PirvaultCrypto
 /// An in-memory authorization state, as a server would keep.
 struct MemoryState: AuthorizationState {
     var clients: [String: ClientState] = [:]
-    var keys: [String: Ed25519PublicKey] = [:]
+    var keys: [String: TokenVerificationKey] = [:]
 
     func client(clientID: String) throws -> ClientState? { clients[clientID] }
     func client(instanceID: Int64) throws -> ClientState? { clients.values.first { $0.instanceID == instanceID } }
     func isRevoked(jti: String) throws -> Bool { false }
     func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? { nil }
-    func publicKey(kid: String) throws -> Ed25519PublicKey? { keys[kid] }
+    func publicKey(kid: String) throws -> TokenVerificationKey? { keys[kid] }
 }
 
 /// Calls `body` repeatedly for about `loopSeconds` (at most 5,000,000 times); returns calls per second.

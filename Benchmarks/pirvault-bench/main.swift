@@ -13,6 +13,8 @@ import PirvaultCrypto
 //   - open + unlock with a key file, in process and as a process
 // audit (issue 5): append rate, then `audit export` / `audit verify` on --events events (default 1,000,000)
 // sha256: libsodium's SHA-256 against swift-crypto's (BoringSSL), one thread
+// algorithms (issue 17): per signing algorithm (RS256, ES256, EdDSA), in-process
+//   JWT issue against the raw sign rate of its library, one thread
 // make-audit-log --events N --dir D: only make the vault D/vault.db of N events (Benchmarks/audit-bench.sh)
 // tokens (issue 3), on one thread:
 //   - in-process token issues/s (JWT and opaque) and verifies/s (with and without a flow)
@@ -34,7 +36,9 @@ let sections = Set(arguments.dropFirst().filter { !$0.hasPrefix("--") && Int($0)
 func wanted(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     .appendingPathComponent("pirvault").path
-guard FileManager.default.isExecutableFile(atPath: binary) else {
+// The in-process sections alone run without the release `pirvault`.
+let needsBinary = sections.isEmpty || !sections.isSubset(of: ["sha256", "algorithms"])
+guard !needsBinary || FileManager.default.isExecutableFile(atPath: binary) else {
     print("error: \(binary) not found; build it with 'swift build -c release --product pirvault'")
     exit(1)
 }
@@ -120,8 +124,8 @@ func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
 
 print("pirvault-bench: \(runs) runs per process figure (median); \(ProcessInfo.processInfo.activeProcessorCount) cores")
 let small = try makeVault("small", count: 10)
-let baseline = try timeProcess(["--version"], vault: small.vault, key: small.key)
-row("baseline: pirvault --version (process start)", ms(baseline.median))
+let baseline = needsBinary ? try timeProcess(["--version"], vault: small.vault, key: small.key) : (median: 0, bytes: 0)
+if needsBinary { row("baseline: pirvault --version (process start)", ms(baseline.median)) }
 
 if wanted("foundation") {
     print("-- foundation (issue 2)")
@@ -148,6 +152,11 @@ if wanted("foundation") {
 if wanted("tokens") {
     print("-- tokens (issue 3), one thread")
     try tokenBenchmarks(vaultPath: small.vault, keyPath: small.key, baseline: baseline.median)
+}
+
+if wanted("algorithms") {
+    print("-- signing algorithms (issue 17): in-process issue against raw sign, one thread")
+    try algorithmBenchmarks()
 }
 
 if wanted("sha256") {

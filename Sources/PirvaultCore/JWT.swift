@@ -140,19 +140,25 @@ public struct TokenClaims: Sendable, Equatable {
     }
 }
 
-/// Compact-serialised JWS (RFC 7515) with EdDSA (RFC 8037) only.
+/// Compact-serialised JWS (RFC 7515) signed RS256, ES256 (RFC 7518) or
+/// EdDSA (RFC 8037): whichever the signing key is.
 enum JWT {
     static let maximumLength = 8192
 
-    static func header(kid: String, jku: String) -> JSONValue {
-        .object([("alg", .string("EdDSA")), ("typ", .string("JWT")), ("kid", .string(kid)), ("jku", .string(jku))])
+    static func header(alg: SigningAlgorithm, kid: String, jku: String) -> JSONValue {
+        .object([("alg", .string(alg.rawValue)), ("typ", .string("JWT")), ("kid", .string(kid)), ("jku", .string(jku))])
     }
 
-    /// `base64url(header) . base64url(payload) . base64url(signature)`, built in one buffer.
-    static func sign(_ claims: TokenClaims, kid: String, jku: String, key: Ed25519SigningKey) -> String {
+    /// `base64url(header) . base64url(payload) . base64url(signature)`, built
+    /// in one buffer; the key signs that buffer in place (RSA and P-256 hash
+    /// it there, without a copy). The header's `alg` is the key's.
+    static func sign(_ claims: TokenClaims, kid: String, jku: String, key: TokenSigningKey) -> String {
         var token: [UInt8] = []
+        // An RS256 signature is 342 base64url characters (RSA 2048), 683 for RSA 4096.
         token.reserveCapacity(1400)
-        header(kid: kid, jku: jku).canonicalBytes().withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
+        header(alg: key.algorithm, kid: kid, jku: jku).canonicalBytes().withUnsafeBytes {
+            Base64.append($0, .urlSafeNoPadding, to: &token)
+        }
         token.append(UInt8(ascii: "."))
         claims.canonicalPayload().withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
         let signature = token.withUnsafeBytes { key.signature(for: $0) }
@@ -162,15 +168,18 @@ enum JWT {
     }
 
     struct Parsed {
+        /// The header's `alg`, one of the three pirvault signs with.
+        let algorithm: SigningAlgorithm
         let kid: String
         let claims: JSONValue
         let signingInput: [UInt8]
         let signature: [UInt8]
     }
 
-    /// Splits and decodes a token without trusting it. The only algorithm
-    /// accepted is EdDSA: `none`, HMAC (a classic confusion with the public
-    /// key as HMAC secret) and everything else are refused before any key is used.
+    /// Splits and decodes a token without trusting it. The only algorithms
+    /// accepted are RS256, ES256 and EdDSA, spelled exactly so: `none`, HMAC
+    /// (a classic confusion with the public key as HMAC secret) and
+    /// everything else are refused before any key is used.
     static func parse(_ token: String) throws(Refusal) -> Parsed {
         guard token.utf8.count <= maximumLength else { throw .malformed("token longer than \(maximumLength) bytes") }
         let bytes = Array(token.utf8)
@@ -190,28 +199,37 @@ enum JWT {
         }
         guard case .object = header, case .object = claims else { throw .malformed("header and payload must be JSON objects") }
         guard let alg = header["alg"]?.stringValue else { throw .malformed("the header has no 'alg'") }
-        guard alg == "EdDSA" else { throw .unsupportedAlgorithm(alg) }
+        guard let algorithm = SigningAlgorithm(rawValue: alg) else { throw .unsupportedAlgorithm(alg) }
         if let typ = header["typ"], typ.stringValue?.uppercased() != "JWT" { throw .malformed("header 'typ' is not JWT") }
         if header["crit"] != nil { throw .malformed("header 'crit' is not supported") }
         guard let kid = header["kid"]?.stringValue else { throw .malformed("the header has no 'kid'") }
         let signingInput = Array(bytes[..<parts[1].endIndex])
-        return Parsed(kid: kid, claims: claims, signingInput: signingInput, signature: signature)
+        return Parsed(algorithm: algorithm, kid: kid, claims: claims, signingInput: signingInput, signature: signature)
+    }
+
+    /// Checks a parsed token's signature with the key its `kid` names. The
+    /// key must be of the algorithm the header names: an RSA key never
+    /// verifies an "ES256" token, nor any key a token of another algorithm,
+    /// so no algorithm confusion is possible whatever the header says.
+    static func verify(_ parsed: Parsed, with key: TokenVerificationKey) throws(Refusal) {
+        guard key.algorithm == parsed.algorithm else {
+            throw .algorithmMismatch(alg: parsed.algorithm.rawValue, key: key.keyDescription)
+        }
+        guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { throw .badSignature }
     }
 }
 
-extension Ed25519PublicKey {
-    /// RFC 7638 JWK thumbprint: SHA-256 over `{"crv","kty","x"}` in that order.
-    public var thumbprint: String {
-        let x = Base64.encode(rawRepresentation, .urlSafeNoPadding)
-        let json = #"{"crv":"Ed25519","kty":"OKP","x":"\#(x)"}"#
-        return Base64.encode(SHA256.hash(Array(json.utf8)), .urlSafeNoPadding)
-    }
-
-    /// The public JWK (RFC 8037).
+extension TokenVerificationKey {
+    /// This key's entry in `/token_keys` as XSUAA writes it (DESIGN §3):
+    /// `kty`, `kid` (the RFC 7638 thumbprint), `use` `sig`, `alg`, the JWK
+    /// members (`n`/`e`, `crv`/`x`/`y` or `crv`/`x`), and `value`, the
+    /// public key as a SubjectPublicKeyInfo PEM, which SAP's libraries read.
     public var jwk: JSONValue {
-        .object([
-            ("kty", .string("OKP")), ("crv", .string("Ed25519")), ("kid", .string(thumbprint)), ("use", .string("sig")),
-            ("alg", .string("EdDSA")), ("x", .string(Base64.encode(rawRepresentation, .urlSafeNoPadding))),
-        ])
+        let header: [(String, JSONValue)] = [
+            ("kty", .string(algorithm.keyType)), ("kid", .string(thumbprint)), ("use", .string("sig")),
+            ("alg", .string(algorithm.rawValue)),
+        ]
+        let members = jwkMembers.filter { $0.0 != "kty" }.map { ($0.0, JSONValue.string($0.1)) }
+        return .object(header + members + [("value", .string(pem))])
     }
 }

@@ -5,6 +5,8 @@ public enum Refusal: Error, Equatable, Sendable {
     case missingToken
     case malformed(String)
     case unsupportedAlgorithm(String)
+    /// The header's `alg` is one pirvault signs with, but not its key's.
+    case algorithmMismatch(alg: String, key: String)
     case unknownSigningKey
     case badSignature
     case wrongIssuer
@@ -27,7 +29,9 @@ public enum Refusal: Error, Equatable, Sendable {
         case .missingToken: return "no access token was presented"
         case .malformed(let detail): return "malformed token: \(detail)"
         case .unsupportedAlgorithm(let alg):
-            return "token algorithm '\(Validation.printable(alg))' is not accepted; only EdDSA tokens from this vault are"
+            return "token algorithm '\(Validation.printable(alg))' is not accepted; only RS256, ES256 and EdDSA tokens from this vault are"
+        case .algorithmMismatch(let alg, let key):
+            return "token header says \(alg) but its key is \(key): refused without checking the signature"
         case .unknownSigningKey:
             return "token is signed with a key this vault does not publish (another issuer, or a retired key)"
         case .badSignature: return "token signature is invalid"
@@ -56,6 +60,7 @@ public enum Refusal: Error, Equatable, Sendable {
         case .missingToken: return "missing_token"
         case .malformed: return "malformed"
         case .unsupportedAlgorithm: return "unsupported_algorithm"
+        case .algorithmMismatch: return "algorithm_mismatch"
         case .unknownSigningKey: return "unknown_signing_key"
         case .badSignature: return "bad_signature"
         case .wrongIssuer: return "wrong_issuer"

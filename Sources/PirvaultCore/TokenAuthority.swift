@@ -10,11 +10,12 @@ public protocol AuthorizationState {
     func client(instanceID: Int64) throws -> ClientState?
     func isRevoked(jti: String) throws -> Bool
     func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord?
-    func publicKey(kid: String) throws -> Ed25519PublicKey?
+    /// The published key `kid` names, of whichever algorithm, or nil.
+    func publicKey(kid: String) throws -> TokenVerificationKey?
 }
 
 /// JWTs whose signature and claims were already checked, so a server
-/// verifies each token's Ed25519 signature once rather than on every call.
+/// verifies each token's signature once rather than on every call.
 /// Only the parsing and signature result is kept: expiry, revocation and the
 /// instance's state are checked on every decision. Clear it whenever the
 /// published keys may have changed.
@@ -36,12 +37,17 @@ public final class VerifiedSignatures: Sendable {
     public func removeAll() { entries.withLock { $0.removeAll(keepingCapacity: true) } }
 }
 
-/// The key that signs new tokens.
+/// The key that signs new tokens, and its kid (the RFC 7638 thumbprint of
+/// its public key).
 public struct SigningIdentity: Sendable {
     public let kid: String
-    let key: Ed25519SigningKey
+    let key: TokenSigningKey
 
-    init(key: Ed25519SigningKey) {
+    /// The header `alg` of the tokens it signs.
+    public var algorithm: SigningAlgorithm { key.algorithm }
+
+    /// Signs with `key`, under its thumbprint as kid.
+    public init(key: TokenSigningKey) {
         self.key = key
         kid = key.publicKey.thumbprint
     }
@@ -375,7 +381,7 @@ public struct TokenAuthority: Sendable {
             do {
                 let parsed = try JWT.parse(token)
                 guard let key = try state.publicKey(kid: parsed.kid) else { return .failure(Denial(.unknownSigningKey)) }
-                guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { return .failure(Denial(.badSignature)) }
+                try JWT.verify(parsed, with: key)
                 claims = try TokenClaims(json: parsed.claims)
             } catch let refusal as Refusal {
                 return .failure(Denial(refusal))

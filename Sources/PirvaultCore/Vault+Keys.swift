@@ -5,9 +5,9 @@ import PirvaultStore
 extension Vault {
     // MARK: Signing keys
 
-    func insertSigningKey(_ key: Ed25519SigningKey, at now: Timestamp, in tx: any StoreWriter) throws {
-        try tx.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.rawRepresentation, createdAt: now) { id in
-            vaultKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: id))
+    func insertSigningKey(_ key: TokenSigningKey, at now: Timestamp, in tx: any StoreWriter) throws {
+        try tx.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.storedRepresentation, createdAt: now) { id in
+            vaultKey.seal(key.privateKey, associatedData: AD.signingKey(vaultID, keyID: id))
         }
     }
 
@@ -19,18 +19,19 @@ extension Vault {
         if let record { return SigningIdentity(key: try openSigningKey(record)) }
         return try write { tx in
             if let raced = try tx.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
-            let key = Ed25519SigningKey.generate()
+            let key = try TokenSigningKey.generate(.edDSA)
             try insertSigningKey(key, at: clock.now(), in: tx)
             try tx.audit(AuditEvent(time: clock.now(), event: .keysSigningCreated, outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
             return SigningIdentity(key: key)
         }
     }
 
-    func openSigningKey(_ record: SigningKeyRecord) throws -> Ed25519SigningKey {
+    func openSigningKey(_ record: SigningKeyRecord) throws -> TokenSigningKey {
         do {
-            let key = try Ed25519SigningKey(
-                seed: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
-            guard key.publicKey.rawRepresentation == record.publicKey else { throw CryptoError.authenticationFailed }
+            let key = try TokenSigningKey(
+                algorithm: .edDSA,
+                privateKey: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
+            guard key.publicKey.storedRepresentation == record.publicKey else { throw CryptoError.authenticationFailed }
             return key
         } catch {
             throw VaultError.tampered("signing key \(record.kid) did not decrypt: the vault file was altered or damaged; restore it from a backup")
@@ -40,9 +41,9 @@ extension Vault {
     /// The public keys a verifier needs now: the active one and every retired
     /// one whose tokens may still be live.
     @available(*, noasync)
-    public func publishedKeys() throws -> [Ed25519PublicKey] {
+    public func publishedKeys() throws -> [TokenVerificationKey] {
         try read { try $0.publishedSigningKeys(at: clock.now()) }.compactMap {
-            try? Ed25519PublicKey(rawRepresentation: $0.publicKey)
+            try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: $0.publicKey)
         }
     }
 
@@ -62,7 +63,7 @@ extension Vault {
             let lifetime = Int64(max(try tx.maximumTokenTTL(), Validation.tokenTTLRange.lowerBound))
             let old = try tx.activeSigningKey()
             try tx.retireActiveSigningKey(at: now, publishedUntil: now.adding(seconds: lifetime))
-            let key = Ed25519SigningKey.generate()
+            let key = try TokenSigningKey.generate(.edDSA)
             try insertSigningKey(key, at: now, in: tx)
             try tx.audit(
                 AuditEvent(
@@ -186,7 +187,7 @@ extension Vault {
             for record in try tx.allSigningKeys() {
                 let key = try openSigningKey(record)
                 try tx.updateSealedPrivateKey(
-                    signingKeyID: record.id, sealed: newKey.seal(key.seed, associatedData: AD.signingKey(vaultID, keyID: record.id)))
+                    signingKeyID: record.id, sealed: newKey.seal(key.privateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
             }
             try tx.audit(
                 AuditEvent(

@@ -10,7 +10,7 @@ public struct AuthorizationSnapshot: Sendable {
     /// Single-revoked tokens that have not expired.
     public let revoked: Set<String>
     /// The public keys a verifier needs now, by kid.
-    public let publishedKeys: [String: Ed25519PublicKey]
+    public let publishedKeys: [String: TokenVerificationKey]
     /// The key that signs new tokens.
     public let signer: SigningIdentity
     /// `/token_keys` as sent.
@@ -27,7 +27,7 @@ extension Vault {
         let snapshot = try read { tx -> AuthorizationSnapshot? in
             guard let active = try tx.activeSigningKey() else { return nil }
             let published = try tx.publishedSigningKeys(at: now).compactMap {
-                try? Ed25519PublicKey(rawRepresentation: $0.publicKey)
+                try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: $0.publicKey)
             }
             return AuthorizationSnapshot(
                 stateVersion: try tx.stateVersion(), revoked: try tx.revokedTokenIDs(at: now),

@@ -20,9 +20,9 @@ struct StoreAuthorizationState: AuthorizationState {
 
     func opaqueToken(hash: [UInt8]) throws -> OpaqueTokenRecord? { try store.opaqueToken(hash: hash) }
 
-    func publicKey(kid: String) throws -> Ed25519PublicKey? {
+    func publicKey(kid: String) throws -> TokenVerificationKey? {
         guard let record = try store.publishedSigningKeys(at: now).first(where: { $0.kid == kid }) else { return nil }
-        return try? Ed25519PublicKey(rawRepresentation: record.publicKey)
+        return try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: record.publicKey)
     }
 }
 

@@ -72,7 +72,7 @@ public final class Vault {
                 let created = Vault(
                     store: store, stores: stores, vaultID: vaultID, vaultKey: vaultKey, vaultKeyEpoch: 1,
                     unlockKey: newUnlock.key, unlockMethod: newUnlock.method, verifier: verifier, clock: clock)
-                try created.insertSigningKey(.generate(), at: now, in: tx)
+                try created.insertSigningKey(.generate(.edDSA), at: now, in: tx)
                 try created.insertAuditKey(.generate(), at: now, in: tx)
                 try tx.audit(
                     AuditEvent(time: now, event: .vaultInit, outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))

@@ -11,6 +11,12 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case keyDerivationFailed
     /// Text that should have been Base64 was not.
     case invalidEncoding(what: String)
+    /// An RSA key of a size pirvault does not sign or verify with (nil: so
+    /// short that swift-crypto would not even read it).
+    case unsupportedRSAKeySize(bits: Int?)
+    /// Bytes that should have been a key of the named kind were not; `what`
+    /// names the kind and its encoding, never the bytes.
+    case invalidKey(what: String)
 
     public var description: String {
         switch self {
@@ -22,6 +28,13 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
             return "passphrase key derivation failed (not enough memory for the stored Argon2id parameters?)"
         case .invalidEncoding(let what):
             return "\(what) is not valid Base64"
+        case .unsupportedRSAKeySize(let bits):
+            let allowed = "use 2048, 3072 or 4096 bits"
+            guard let bits else { return "the RSA key is too short to sign tokens; \(allowed)" }
+            if bits < 2048 { return "RSA \(bits) is too short to sign tokens; \(allowed)" }
+            return "RSA \(bits) is not a supported key size; \(allowed)"
+        case .invalidKey(let what):
+            return "\(what) is not a valid key"
         }
     }
 }

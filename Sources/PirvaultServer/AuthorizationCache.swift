@@ -22,7 +22,7 @@ final class AuthorizationCache: Sendable {
         var clientsByInstance: [Int64: ClientState?] = [:]
         /// By keyed hash; nil for an unknown token (guessing one is hopeless, so "unknown" stays true).
         var opaqueTokens: [[UInt8]: OpaqueTokenRecord?] = [:]
-        var keys: [String: Ed25519PublicKey] = [:]
+        var keys: [String: TokenVerificationKey] = [:]
         var revoked: Set<String> = []
         var signer: SigningIdentity?
         var jwks: String = ""
@@ -95,7 +95,7 @@ final class AuthorizationCache: Sendable {
 
     fileprivate func isRevoked(jti: String) -> Bool { snapshot.withLock { $0.revoked.contains(jti) } }
 
-    fileprivate func publicKey(kid: String) -> Ed25519PublicKey? { snapshot.withLock { $0.keys[kid] } }
+    fileprivate func publicKey(kid: String) -> TokenVerificationKey? { snapshot.withLock { $0.keys[kid] } }
 }
 
 /// A lookup that memory cannot answer: the decision is made again on the reading connection.
@@ -121,5 +121,5 @@ struct CachedState: AuthorizationState {
         try cache.lookUp(\.opaqueTokens, hash, vault: vault) { try $0.opaqueToken(hash: hash) }
     }
 
-    func publicKey(kid: String) throws -> Ed25519PublicKey? { cache.publicKey(kid: kid) }
+    func publicKey(kid: String) throws -> TokenVerificationKey? { cache.publicKey(kid: kid) }
 }

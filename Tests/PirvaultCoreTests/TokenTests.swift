@@ -142,7 +142,7 @@ struct TokenVerifyTests {
         }
         let otherVault = try Fixture(clock: time.clock)
         let foreign = try otherVault.issue(try otherVault.client(InstanceSpec(name: "acme", customer: "ACME"))).accessToken
-        let publicKey = signer.key.publicKey.rawRepresentation
+        let publicKey = signer.key.publicKey.storedRepresentation
         func signedPayload(_ json: String) -> String {
             let input = parts[0] + "." + base64url(json)
             return input + "." + Base64.encode(signer.key.signature(for: Array(input.utf8)), .urlSafeNoPadding)
