@@ -5,7 +5,7 @@
 # database server the tests of the PostgreSQL backend start; systemd brings
 # systemd-analyze, which checks the example unit in deploy/.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config python3 curl nginx-light postgresql chromium systemd)
+packages=(libsodium-dev libsqlite3-dev pkg-config python3 python3-venv curl nginx-light postgresql chromium systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
