@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "pirvault",
             dependencies: [
-                "PirvaultCore", "PirvaultServer", "PirvaultStore", "PirvaultPostgres", "PirvaultReport",
+                "PirvaultCore", "PirvaultCrypto", "PirvaultServer", "PirvaultStore", "PirvaultPostgres", "PirvaultReport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -38,7 +38,7 @@ func tokenBenchmarks(vaultPath: String, keyPath: String, baseline: Double) throw
     let signer = try vault.signingIdentity()
     var state = MemoryState()
     state.clients[key.clientID] = try vault.clientState(clientID: key.clientID)
-    for publicKey in try vault.publishedKeys() { state.keys[publicKey.thumbprint] = publicKey }
+    for entry in try vault.signingKeys().entries { state.keys[entry.kid] = entry.publicKey }
     let client = state.clients[key.clientID]!
     let now = Timestamp.now()
 

@@ -72,18 +72,17 @@ public enum SecretSource: Sendable {
     }
 }
 
-/// Client ids in the cloud's shape: `sb-<uuid>!b<n>|it-rt-<instance>!b<n>`.
+/// Client ids in the cloud's shape: `sb-<uuid>!b<n>|<xsappname>`, the
+/// xsappname being the tenant's for the instance's plan.
 enum ClientID {
-    static func generate(instanceName: String) -> String {
-        let slug = String(
-            instanceName.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "-" })
+    static func generate(xsappname: String) -> String {
         let serviceBroker = SecureRandom.uniform(900_000) + 100_000
-        let application = SecureRandom.uniform(900) + 100
-        return "sb-\(UUID().uuidString.lowercased())!b\(serviceBroker)|it-rt-\(slug)!b\(application)"
+        return "sb-\(UUID().uuidString.lowercased())!b\(serviceBroker)|\(xsappname)"
     }
 
     /// The application name (`xsappname`) part of a client id: after the `|`,
-    /// or the whole id when it has none.
+    /// or the whole id when it has none. For instances made before the tenant
+    /// model (`it-rt-<instance>!b<n>`) it is what their scopes were prefixed with.
     static func xsappname(of clientID: String) -> String {
         guard let bar = clientID.firstIndex(of: "|") else { return clientID }
         return String(clientID[clientID.index(after: bar)...])

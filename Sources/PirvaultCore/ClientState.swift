@@ -26,10 +26,16 @@ public struct ClientState: Sendable {
     public let status: InstanceStatus
     public let credentialGeneration: Int64
     public let credentials: [Credential]
-    /// The `xsappname` that prefixes this client's scopes.
+    /// The tenant's xsappname for this client's plan: its tokens' audience
+    /// and the prefix of their scopes.
     public let xsappname: String
+    /// The xsappname in the client id, when it differs (an instance made
+    /// before the tenant model): scopes requested with it are still granted.
+    let clientIDXsappname: String?
+    /// The tenant's subdomain (`ext_attr.zdn` in tokens).
+    public let subdomain: String
 
-    public init(record: InstanceRecord, credentials: [CredentialRecord]) {
+    public init(record: InstanceRecord, credentials: [CredentialRecord], tenant: Tenant) {
         instanceID = record.id
         name = record.name
         customer = record.customer
@@ -43,7 +49,10 @@ public struct ClientState: Sendable {
         status = record.status
         credentialGeneration = record.credentialGeneration
         self.credentials = credentials.map { Credential(id: $0.id, verifier: $0.verifier, expiresAt: $0.expiresAt) }
-        xsappname = ClientID.xsappname(of: record.clientID)
+        xsappname = tenant.xsappname(for: record.plan)
+        let own = ClientID.xsappname(of: record.clientID)
+        clientIDXsappname = own == xsappname ? nil : own
+        subdomain = tenant.subdomain
     }
     public var isActive: Bool { status == .active }
 

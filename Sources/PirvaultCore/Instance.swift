@@ -40,9 +40,6 @@ public struct Instance: Sendable, Equatable {
         updatedAt = record.updatedAt
     }
 
-    /// The `xsappname` that prefixes this instance's scopes.
-    public var xsappname: String { ClientID.xsappname(of: clientID) }
-
     /// The snake_case object that `--json` prints (README, Command reference).
     public var jsonObject: JSONValue {
         .object([

@@ -15,10 +15,16 @@ public struct TokenClaims: Sendable, Equatable {
     public var customer: String
     public var instance: String
     public var plan: String
+    /// The tenant's subdomain (`ext_attr.zdn`, what SAP's libraries call the
+    /// token's subdomain); nil in tokens issued before the tenant model.
+    public var subdomain: String?
     /// The instance's credential generation at issue; a revocation bumps it.
     public var credentialGeneration: Int64
     /// The client secret (credential row) the token was obtained with.
     public var credentialID: Int64
+
+    /// `ext_attr.enhancer`: SAP's Java library takes a token for XSUAA's only when it names XSUAA.
+    static let enhancer = "XSUAA"
 
     /// The payload object: XSUAA-style claims plus pirvault's own `gen` and `cred`.
     var jsonObject: JSONValue {
@@ -35,7 +41,10 @@ public struct TokenClaims: Sendable, Equatable {
             ("iat", .integer(issuedAt)),
             ("exp", .integer(expiresAt)),
             ("jti", .string(jti)),
-            ("ext_attr", .object([("customer", .string(customer)), ("instance", .string(instance)), ("plan", .string(plan))])),
+            ("ext_attr", .object(omittingNils: [
+                ("customer", .string(customer)), ("enhancer", .string(Self.enhancer)), ("instance", .string(instance)),
+                ("plan", .string(plan)), ("zdn", subdomain.map(JSONValue.string)),
+            ])),
             ("gen", .integer(credentialGeneration)),
             ("cred", .integer(credentialID)),
         ])
@@ -69,8 +78,10 @@ public struct TokenClaims: Sendable, Equatable {
         key("exp"); out += String(expiresAt).utf8
         key("ext_attr")
         out += "{\"customer\":".utf8; string(customer)
+        out += ",\"enhancer\":".utf8; string(Self.enhancer)
         out += ",\"instance\":".utf8; string(instance)
         out += ",\"plan\":".utf8; string(plan)
+        if let subdomain { out += ",\"zdn\":".utf8; string(subdomain) }
         out.append(UInt8(ascii: "}"))
         key("gen"); out += String(credentialGeneration).utf8
         key("grant_type"); string(grantType)
@@ -111,6 +122,7 @@ public struct TokenClaims: Sendable, Equatable {
         customer = try string("customer", in: ext)
         instance = try string("instance", in: ext)
         plan = try string("plan", in: ext)
+        subdomain = ext["zdn"]?.stringValue
         credentialGeneration = try integer("gen")
         credentialID = try integer("cred")
         guard try string("sub") == clientID, try string("cid") == clientID, try string("azp") == clientID else {
@@ -121,7 +133,7 @@ public struct TokenClaims: Sendable, Equatable {
     init(
         issuer: String, clientID: String, audience: [String], scope: [String], grantType: String, zoneID: String,
         issuedAt: Int64, expiresAt: Int64, jti: String, customer: String, instance: String, plan: String,
-        credentialGeneration: Int64, credentialID: Int64
+        subdomain: String?, credentialGeneration: Int64, credentialID: Int64
     ) {
         self.issuer = issuer
         self.clientID = clientID
@@ -135,6 +147,7 @@ public struct TokenClaims: Sendable, Equatable {
         self.customer = customer
         self.instance = instance
         self.plan = plan
+        self.subdomain = subdomain
         self.credentialGeneration = credentialGeneration
         self.credentialID = credentialID
     }

@@ -308,7 +308,8 @@ public struct TokenAuthority: Sendable {
                 issuer: issuerClaim, clientID: client.clientID, audience: [client.clientID, client.xsappname],
                 scope: scope, grantType: GrantType.clientCredentials.rawValue, zoneID: vaultID,
                 issuedAt: now.seconds, expiresAt: expiresAt, jti: jti, customer: client.customer,
-                instance: client.name, plan: client.plan.rawValue, credentialGeneration: client.credentialGeneration,
+                instance: client.name, plan: client.plan.rawValue, subdomain: client.subdomain,
+                credentialGeneration: client.credentialGeneration,
                 credentialID: credentialID)
             let token = JWT.sign(claims, kid: signer.kid, jku: jwksURL, key: signer.key)
             return .success(
@@ -329,12 +330,17 @@ public struct TokenAuthority: Sendable {
         }
     }
 
-    /// Requested scopes narrowed to the client's roles, as `<xsappname>.<role>`.
+    /// Requested scopes narrowed to the client's roles, as `<xsappname>.<role>`
+    /// with the tenant's xsappname. A scope may name a role bare, with the
+    /// tenant's xsappname, or with the one in the client id (instances made
+    /// before the tenant model).
     func grantedScope(requested: [String], client: ClientState) -> Result<[String], TokenError> {
         let prefix = client.xsappname + "."
+        let prefixes = [prefix] + (client.clientIDXsappname.map { [$0 + "."] } ?? [])
         var roles: [String] = []
         for item in requested.flatMap({ $0.split(separator: " ").map(String.init) }) {
-            let role = item.hasPrefix(prefix) ? String(item.dropFirst(prefix.count)) : item
+            let named = prefixes.first { item.hasPrefix($0) }
+            let role = named.map { String(item.dropFirst($0.count)) } ?? item
             guard client.roles.contains(role) else {
                 return .failure(TokenError(code: .invalidScope, reason: "scope '\(Validation.printable(item))' is not granted to this client", client: client))
             }

@@ -50,8 +50,9 @@ extension Vault {
     private func createInstance(_ prepared: PreparedInstance, in tx: any StoreWriter) throws -> ServiceKey {
         let (spec, settings) = (prepared.spec, prepared.settings)
         try requireNameIsFree(spec.name, in: tx)
-        var clientID = ClientID.generate(instanceName: spec.name)
-        while try tx.instance(clientID: clientID) != nil { clientID = ClientID.generate(instanceName: spec.name) }
+        let xsappname = try tx.tenant().xsappname(for: settings.plan)
+        var clientID = ClientID.generate(xsappname: xsappname)
+        while try tx.instance(clientID: clientID) != nil { clientID = ClientID.generate(xsappname: xsappname) }
         let record = try insert(
             name: spec.name, customer: spec.customer, clientID: clientID, settings: settings,
             tokenFormat: spec.tokenFormat, origin: "generated", secret: prepared.secret, in: tx)

@@ -5,23 +5,29 @@ import PirvaultStore
 extension Vault {
     // MARK: Signing keys
 
-    func insertSigningKey(_ key: TokenSigningKey, at now: Timestamp, in tx: any StoreWriter) throws {
-        try tx.insertSigningKey(kid: key.publicKey.thumbprint, publicKey: key.publicKey.storedRepresentation, createdAt: now) { id in
+    /// Inserts `key`, published from `now` and signing from `activatesAt` (`now` unless staged).
+    func insertSigningKey(
+        _ key: TokenSigningKey, at now: Timestamp, activatesAt: Timestamp? = nil, in tx: any StoreWriter
+    ) throws {
+        try tx.insertSigningKey(
+            kid: key.publicKey.thumbprint, algorithm: key.algorithm, publicKey: key.publicKey.storedRepresentation,
+            createdAt: now, activatesAt: activatesAt ?? now
+        ) { id in
             vaultKey.seal(key.privateKey, associatedData: AD.signingKey(vaultID, keyID: id))
         }
     }
 
-    /// The key that signs new tokens. A vault made before signing keys
-    /// existed gets its first one here.
+    /// The key that signs tokens now. A vault made before signing keys
+    /// existed gets its first one here (EdDSA, as its tokens then were).
     @available(*, noasync)
     public func signingIdentity() throws -> SigningIdentity {
-        let record = try read { try $0.activeSigningKey() }
-        if let record { return SigningIdentity(key: try openSigningKey(record)) }
+        let now = clock.now()
+        if let signer = try read({ try signingKeySchedule(at: now, in: $0) }).signer(at: now) { return signer }
         return try write { tx in
-            if let raced = try tx.activeSigningKey() { return SigningIdentity(key: try openSigningKey(raced)) }
+            if let raced = try signingKeySchedule(at: now, in: tx).signer(at: now) { return raced }
             let key = try TokenSigningKey.generate(.edDSA)
-            try insertSigningKey(key, at: clock.now(), in: tx)
-            try tx.audit(AuditEvent(time: clock.now(), event: .keysSigningCreated, outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
+            try insertSigningKey(key, at: now, in: tx)
+            try tx.audit(AuditEvent(time: now, event: .keysSigningCreated, outcome: .allowed, reason: "kid \(key.publicKey.thumbprint)"))
             return SigningIdentity(key: key)
         }
     }
@@ -29,7 +35,7 @@ extension Vault {
     func openSigningKey(_ record: SigningKeyRecord) throws -> TokenSigningKey {
         do {
             let key = try TokenSigningKey(
-                algorithm: .edDSA,
+                algorithm: record.algorithm,
                 privateKey: vaultKey.open(record.sealedPrivateKey, associatedData: AD.signingKey(vaultID, keyID: record.id)))
             guard key.publicKey.storedRepresentation == record.publicKey else { throw CryptoError.authenticationFailed }
             return key
@@ -38,38 +44,64 @@ extension Vault {
         }
     }
 
-    /// The public keys a verifier needs now: the active one and every retired
-    /// one whose tokens may still be live.
+    /// The published signing keys and their schedule: the active one, the
+    /// next one (staged) and those retiring until their tokens have expired.
     @available(*, noasync)
-    public func publishedKeys() throws -> [TokenVerificationKey] {
-        try read { try $0.publishedSigningKeys(at: clock.now()) }.compactMap {
-            try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: $0.publicKey)
+    public func signingKeys() throws -> SigningKeySchedule {
+        let now = clock.now()
+        return try read { try signingKeySchedule(at: now, in: $0) }
+    }
+
+    /// `{"keys": [...]}` (RFC 7517): every published key, each as XSUAA writes it.
+    @available(*, noasync)
+    public func jwks() throws -> JSONValue { try signingKeys().jwks }
+
+    /// What cached key sets SAP's libraries keep at most (15–30 minutes, docs/sap-libraries.md):
+    /// the default time a new key is published before it signs.
+    public static let defaultPublishAheadSeconds: Int64 = 1800
+
+    /// Stages a new signing key: published at once, signing from
+    /// `publishAheadSeconds` on, when the active key retires (it stays
+    /// published until every token it can have signed has expired: its
+    /// retirement plus the longest token lifetime of any instance). Every node
+    /// switches at that moment. The new key has `algorithm`, or the active
+    /// key's. A staged key that has not signed yet is withdrawn in favour of
+    /// the new one. `0` switches at once.
+    @available(*, noasync)
+    public func rotateSigningKey(
+        to algorithm: SigningAlgorithm? = nil, rsaBits: Int = TokenSigningKey.defaultRSABits,
+        publishAheadSeconds: Int64 = defaultPublishAheadSeconds
+    ) throws -> SigningKeyRotation {
+        guard publishAheadSeconds >= 0 else {
+            throw VaultError.invalidInput("--publish-ahead cannot be negative; give 0s to switch at once, or a duration such as 30m")
         }
-    }
-
-    /// `{"keys": [...]}` (RFC 7517) of `publishedKeys()`.
-    @available(*, noasync)
-    public func jwks() throws -> JSONValue {
-        .object([("keys", .array(try publishedKeys().map(\.jwk)))])
-    }
-
-    /// Makes a new active signing key. The old one stays in the JWKS until
-    /// every token it can have signed has expired: now plus the longest token
-    /// lifetime of any instance.
-    @available(*, noasync)
-    public func rotateSigningKey() throws -> String {
-        try write { tx in
-            let now = clock.now()
+        let now = clock.now()
+        let current = try signingKeys().entries.first { $0.state(at: now) == .active }
+        // Made before the transaction: an RSA key takes a while, and the write lock is everyone's.
+        let key: TokenSigningKey
+        do {
+            key = try TokenSigningKey.generate(algorithm ?? current?.algorithm ?? .rs256, rsaBits: rsaBits)
+        } catch let error as CryptoError {
+            throw VaultError.invalidInput(error.description)
+        }
+        return try write { tx in
+            var withdrawn: String? = nil
+            if let latest = try tx.latestSigningKey(), latest.activatesAt > now {
+                try tx.deleteSigningKey(id: latest.id)
+                withdrawn = latest.kid
+            }
+            let activatesAt = now.adding(seconds: publishAheadSeconds)
             let lifetime = Int64(max(try tx.maximumTokenTTL(), Validation.tokenTTLRange.lowerBound))
-            let old = try tx.activeSigningKey()
-            try tx.retireActiveSigningKey(at: now, publishedUntil: now.adding(seconds: lifetime))
-            let key = try TokenSigningKey.generate(.edDSA)
-            try insertSigningKey(key, at: now, in: tx)
-            try tx.audit(
-                AuditEvent(
-                    time: now, event: .keysRotateSigning, outcome: .allowed,
-                    reason: "new kid \(key.publicKey.thumbprint); previous \(old?.kid ?? "none") published until \(now.adding(seconds: lifetime).rfc3339)"))
-            return key.publicKey.thumbprint
+            let active = try tx.publishedSigningKeys(at: now).first { $0.activatesAt <= now && ($0.retiredAt.map { $0 > now } ?? true) }
+            if let active {
+                try tx.retireSigningKey(id: active.id, at: activatesAt, publishedUntil: activatesAt.adding(seconds: lifetime))
+            }
+            try insertSigningKey(key, at: now, activatesAt: activatesAt, in: tx)
+            let rotation = SigningKeyRotation(
+                kid: key.publicKey.thumbprint, algorithm: key.algorithm, signsFrom: activatesAt,
+                previous: active.map { ($0.kid, activatesAt.adding(seconds: lifetime)) }, withdrawn: withdrawn)
+            try tx.audit(AuditEvent(time: now, event: .keysRotateSigning, outcome: .allowed, reason: rotation.summary))
+            return rotation
         }
     }
 

@@ -9,10 +9,8 @@ public struct AuthorizationSnapshot: Sendable {
     public let stateVersion: Int64
     /// Single-revoked tokens that have not expired.
     public let revoked: Set<String>
-    /// The public keys a verifier needs now, by kid.
-    public let publishedKeys: [String: TokenVerificationKey]
-    /// The key that signs new tokens.
-    public let signer: SigningIdentity
+    /// The published keys, and which signs when.
+    public let signingKeys: SigningKeySchedule
     /// `/token_keys` as sent.
     public let jwks: String
 }
@@ -25,15 +23,11 @@ extension Vault {
         try followVaultKeyRotations()
         let now = clock.now()
         let snapshot = try read { tx -> AuthorizationSnapshot? in
-            guard let active = try tx.activeSigningKey() else { return nil }
-            let published = try tx.publishedSigningKeys(at: now).compactMap {
-                try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: $0.publicKey)
-            }
+            let schedule = try signingKeySchedule(at: now, in: tx)
+            guard schedule.signer(at: now) != nil else { return nil }
             return AuthorizationSnapshot(
-                stateVersion: try tx.stateVersion(), revoked: try tx.revokedTokenIDs(at: now),
-                publishedKeys: Dictionary(published.map { ($0.thumbprint, $0) }, uniquingKeysWith: { first, _ in first }),
-                signer: SigningIdentity(key: try openSigningKey(active)),
-                jwks: JSONValue.object([("keys", .array(published.map(\.jwk)))]).compactString())
+                stateVersion: try tx.stateVersion(), revoked: try tx.revokedTokenIDs(at: now), signingKeys: schedule,
+                jwks: schedule.jwks.compactString())
         }
         if let snapshot { return snapshot }
         _ = try signingIdentity()  // a vault older than signing keys gets its first one

@@ -8,12 +8,12 @@ struct StoreAuthorizationState: AuthorizationState {
 
     func client(clientID: String) throws -> ClientState? {
         guard let record = try store.instance(clientID: clientID) else { return nil }
-        return ClientState(record: record, credentials: try store.credentials(instanceID: record.id))
+        return ClientState(record: record, credentials: try store.credentials(instanceID: record.id), tenant: try store.tenant())
     }
 
     func client(instanceID: Int64) throws -> ClientState? {
         guard let record = try store.instance(id: instanceID) else { return nil }
-        return ClientState(record: record, credentials: try store.credentials(instanceID: record.id))
+        return ClientState(record: record, credentials: try store.credentials(instanceID: record.id), tenant: try store.tenant())
     }
 
     func isRevoked(jti: String) throws -> Bool { try store.isTokenRevoked(jti: jti) }
@@ -22,7 +22,7 @@ struct StoreAuthorizationState: AuthorizationState {
 
     func publicKey(kid: String) throws -> TokenVerificationKey? {
         guard let record = try store.publishedSigningKeys(at: now).first(where: { $0.kid == kid }) else { return nil }
-        return try? TokenVerificationKey(algorithm: .edDSA, storedRepresentation: record.publicKey)
+        return try? TokenVerificationKey(algorithm: record.algorithm, storedRepresentation: record.publicKey)
     }
 }
 

@@ -52,10 +52,19 @@ public final class Vault {
     @available(*, noasync, message: "a vault blocks its thread; run it on a SerializedVault")
     public static func create(
         at location: String, unlock: UnlockSecret, stores: VaultStores, limits: StoreLimits = .commandLine,
+        signing: SigningAlgorithm = .rs256, rsaBits: Int = TokenSigningKey.defaultRSABits, subdomain: String? = nil,
         clock: Clock = .system
     ) throws -> Vault {
         let vaultID = UUID().uuidString.lowercased()
         let now = clock.now()
+        // What the new tenant is called: as chosen, or (changeable once) from the vault's id.
+        let tenant = try Tenant.new(subdomain: subdomain ?? "vault-" + vaultID.prefix(8))
+        let signingKey: TokenSigningKey
+        do {
+            signingKey = try TokenSigningKey.generate(signing, rsaBits: rsaBits)
+        } catch let error as CryptoError {
+            throw VaultError.invalidInput(error.description)
+        }
         let newUnlock = try NewUnlock(unlock)
         let vaultKey = SealingKey.generate()
         let verifierKey = SecretBytes.random(count: SecretVerifier.keyLength)
@@ -65,14 +74,15 @@ public final class Vault {
             kdfMemlimit: newUnlock.memlimit, kdfSalt: newUnlock.salt,
             sealedVaultKey: newUnlock.key.seal(vaultKey.keyBytes, associatedData: AD.vaultKey(vaultID, newUnlock.method)),
             sealedVerifierKey: vaultKey.seal(verifierKey, associatedData: AD.verifierKey(vaultID)),
-            createdAt: now.rfc3339)
+            createdAt: now.rfc3339, subdomain: tenant.subdomain, appIndex: tenant.appIndex,
+            subdomainChosen: subdomain != nil)
         var vault: Vault? = nil
         _ = try storeOperation {
             try stores.create(location, limits, header) { store, tx in
                 let created = Vault(
                     store: store, stores: stores, vaultID: vaultID, vaultKey: vaultKey, vaultKeyEpoch: 1,
                     unlockKey: newUnlock.key, unlockMethod: newUnlock.method, verifier: verifier, clock: clock)
-                try created.insertSigningKey(.generate(.edDSA), at: now, in: tx)
+                try created.insertSigningKey(signingKey, at: now, in: tx)
                 try created.insertAuditKey(.generate(), at: now, in: tx)
                 try tx.audit(
                     AuditEvent(time: now, event: .vaultInit, outcome: .allowed, reason: "unlock: \(newUnlock.method.rawValue)"))

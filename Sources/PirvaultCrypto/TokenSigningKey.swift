@@ -33,6 +33,9 @@ public struct TokenSigningKey: Sendable {
         case ed25519(Ed25519SigningKey)
     }
 
+    /// RSA 2048: what XSUAA signs with, and what SAP's libraries are tested against.
+    public static let defaultRSABits = 2048
+
     /// The algorithm this key signs with: the header `alg` of its tokens.
     public var algorithm: SigningAlgorithm { publicKey.algorithm }
 
@@ -43,7 +46,7 @@ public struct TokenSigningKey: Sendable {
     ///   ignored for the other algorithms.
     /// - Throws: `CryptoError.unsupportedRSAKeySize` for any other size,
     ///   before any work is done.
-    public static func generate(_ algorithm: SigningAlgorithm, rsaBits: Int = 2048) throws -> TokenSigningKey {
+    public static func generate(_ algorithm: SigningAlgorithm, rsaBits: Int = defaultRSABits) throws -> TokenSigningKey {
         switch algorithm {
         case .edDSA:
             return TokenSigningKey(Ed25519SigningKey.generate())

@@ -1,3 +1,4 @@
+import PirvaultCrypto
 import PirvaultStore
 import PirvaultJSON
 import PostgresNIO
@@ -32,18 +33,25 @@ extension PostgresReader {
         }
     }
 
-    fileprivate static let signingKeySelect =
-        "SELECT id, kid, public_key, sealed_private_key, created_at_us, retired_at_us, published_until_us FROM signing_keys"
+    fileprivate static let signingKeySelect = """
+        SELECT id, kid, algorithm, public_key, sealed_private_key, created_at_us, activates_at_us, retired_at_us,
+               published_until_us
+        FROM signing_keys
+        """
 
     fileprivate static func signingKey(from row: PostgresRandomAccessRow) throws -> SigningKeyRecord {
-        SigningKeyRecord(
-            id: try row.int(0), kid: try row.string(1), publicKey: try row.blob(2) ?? [],
-            sealedPrivateKey: try row.blob(3) ?? [], createdAt: Timestamp(microseconds: try row.int(4)),
-            retiredAt: try row.optionalInt(5).map(Timestamp.init(microseconds:)),
-            publishedUntil: try row.optionalInt(6).map(Timestamp.init(microseconds:)))
+        guard let algorithm = SigningAlgorithm(rawValue: try row.string(2)) else {
+            throw StoreError.corrupt(what: "signing key \(try row.string(1)) has an unknown algorithm")
+        }
+        return SigningKeyRecord(
+            id: try row.int(0), kid: try row.string(1), algorithm: algorithm, publicKey: try row.blob(3) ?? [],
+            sealedPrivateKey: try row.blob(4) ?? [], createdAt: Timestamp(microseconds: try row.int(5)),
+            activatesAt: Timestamp(microseconds: try row.int(6)),
+            retiredAt: try row.optionalInt(7).map(Timestamp.init(microseconds:)),
+            publishedUntil: try row.optionalInt(8).map(Timestamp.init(microseconds:)))
     }
 
-    func activeSigningKey() throws -> SigningKeyRecord? {
+    func latestSigningKey() throws -> SigningKeyRecord? {
         try session.query(PostgresQuery(unsafeSQL: "\(Self.signingKeySelect) WHERE retired_at_us IS NULL"))
             .first.map(Self.signingKey)
     }
@@ -51,7 +59,10 @@ extension PostgresReader {
     func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord] {
         try session.query(
             PostgresQuery(
-                unsafeSQL: "\(Self.signingKeySelect) WHERE retired_at_us IS NULL OR published_until_us > $1 ORDER BY id DESC",
+                unsafeSQL: """
+                    \(Self.signingKeySelect) WHERE retired_at_us IS NULL OR published_until_us > $1
+                    ORDER BY activates_at_us DESC, id DESC
+                    """,
                 binds: binds(now.microseconds))
         ).map(Self.signingKey)
     }
@@ -98,21 +109,32 @@ extension PostgresWriter {
 
     @discardableResult
     func insertSigningKey(
-        kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]
+        kid: String, algorithm: SigningAlgorithm, publicKey: [UInt8], createdAt: Timestamp, activatesAt: Timestamp,
+        sealPrivateKey: (Int64) -> [UInt8]
     ) throws -> Int64 {
         try insertThenSeal(
             """
-            INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at_us)
-            VALUES (\(kid), \(ByteBuffer(bytes: publicKey)), '', \(createdAt.microseconds)) RETURNING id
+            INSERT INTO signing_keys (kid, algorithm, public_key, sealed_private_key, created_at_us, activates_at_us)
+            VALUES (\(kid), \(algorithm.rawValue), \(ByteBuffer(bytes: publicKey)), '', \(createdAt.microseconds),
+                \(activatesAt.microseconds))
+            RETURNING id
             """, sealing: "signing_keys.sealed_private_key", with: sealPrivateKey)
     }
 
-    func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws {
+    func retireSigningKey(id: Int64, at time: Timestamp, publishedUntil: Timestamp) throws {
         try session.run(
             """
             UPDATE signing_keys SET retired_at_us = \(time.microseconds), published_until_us = \(publishedUntil.microseconds)
-            WHERE retired_at_us IS NULL
+            WHERE id = \(id)
             """)
+    }
+
+    func deleteSigningKey(id: Int64) throws {
+        try session.run("DELETE FROM signing_keys WHERE id = \(id)")
+    }
+
+    func setSubdomain(_ subdomain: String) throws {
+        try session.run("UPDATE vault_header SET subdomain = \(subdomain), subdomain_chosen = 1 WHERE singleton = 1")
     }
 
     func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws {

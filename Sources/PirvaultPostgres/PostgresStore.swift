@@ -39,11 +39,13 @@ public final class PostgresStore: VaultStore {
             try store.session.run(
                 """
                 INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
-                    kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at, vault_key_epoch)
+                    kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at, vault_key_epoch,
+                    subdomain, app_index, subdomain_chosen)
                 VALUES (1, \(header.vaultID), \(header.unlockMethod.rawValue),
                     \(header.kdfSalt == nil ? nil : "argon2id13"), \(header.kdfOpslimit), \(header.kdfMemlimit),
                     \(header.kdfSalt.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: header.sealedVaultKey)),
-                    \(ByteBuffer(bytes: header.sealedVerifierKey)), \(header.createdAt), \(header.vaultKeyEpoch))
+                    \(ByteBuffer(bytes: header.sealedVerifierKey)), \(header.createdAt), \(header.vaultKeyEpoch),
+                    \(header.subdomain), \(header.appIndex), \(header.subdomainChosen ? 1 : 0))
                 """)
             // The schema just made the log, empty; this transaction holds its tables.
             try then(store, PostgresWriter(store.session, logSize: 0))
@@ -118,7 +120,7 @@ class PostgresReader: StoreReader {
         let rows = try session.query(
             """
             SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
-                   sealed_verifier_key, created_at, vault_key_epoch
+                   sealed_verifier_key, created_at, vault_key_epoch, subdomain, app_index, subdomain_chosen
             FROM vault_header WHERE singleton = 1
             """)
         guard let row = rows.first else { throw StoreError.notAVault(path: session.location.description) }
@@ -128,7 +130,8 @@ class PostgresReader: StoreReader {
         return VaultHeaderRecord(
             vaultID: try row.string(0), unlockMethod: method, kdfOpslimit: try row.optionalInt(2),
             kdfMemlimit: try row.optionalInt(3), kdfSalt: try row.blob(4), sealedVaultKey: try row.blob(5) ?? [],
-            sealedVerifierKey: try row.blob(6) ?? [], createdAt: try row.string(7), vaultKeyEpoch: try row.int(8))
+            sealedVerifierKey: try row.blob(6) ?? [], createdAt: try row.string(7), vaultKeyEpoch: try row.int(8),
+            subdomain: try row.string(9), appIndex: try row.int(10), subdomainChosen: try row.column(11, as: Int32.self) != 0)
     }
 
     func vaultKeyEpoch() throws -> Int64 {

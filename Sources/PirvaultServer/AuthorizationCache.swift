@@ -22,9 +22,8 @@ final class AuthorizationCache: Sendable {
         var clientsByInstance: [Int64: ClientState?] = [:]
         /// By keyed hash; nil for an unknown token (guessing one is hopeless, so "unknown" stays true).
         var opaqueTokens: [[UInt8]: OpaqueTokenRecord?] = [:]
-        var keys: [String: TokenVerificationKey] = [:]
+        var signingKeys = SigningKeySchedule.none
         var revoked: Set<String> = []
-        var signer: SigningIdentity?
         var jwks: String = ""
     }
 
@@ -61,7 +60,14 @@ final class AuthorizationCache: Sendable {
         }
     }
 
-    var signer: SigningIdentity { snapshot.withLock { $0.signer! } }
+    /// The key that signs tokens issued at `now`: a staged key takes over at
+    /// its activation without a reload, on every node at the same moment.
+    func signer(at now: Timestamp) throws -> SigningIdentity {
+        guard let signer = snapshot.withLock({ $0.signingKeys.signer(at: now) }) else {
+            throw VaultError.tampered("the vault has no signing key that signs now; run 'pirvault vault info' and 'pirvault audit verify'")
+        }
+        return signer
+    }
     var jwks: String { snapshot.withLock { $0.jwks } }
 
     /// Reads the state version and, if it moved, everything memory holds.
@@ -73,8 +79,7 @@ final class AuthorizationCache: Sendable {
         verifiedSignatures.removeAll()
         snapshot.withLock { snapshot in
             snapshot = Snapshot(
-                stateVersion: read.stateVersion, keys: read.publishedKeys, revoked: read.revoked, signer: read.signer,
-                jwks: read.jwks)
+                stateVersion: read.stateVersion, signingKeys: read.signingKeys, revoked: read.revoked, jwks: read.jwks)
         }
         return read.stateVersion
     }
@@ -95,7 +100,7 @@ final class AuthorizationCache: Sendable {
 
     fileprivate func isRevoked(jti: String) -> Bool { snapshot.withLock { $0.revoked.contains(jti) } }
 
-    fileprivate func publicKey(kid: String) -> TokenVerificationKey? { snapshot.withLock { $0.keys[kid] } }
+    fileprivate func publicKey(kid: String) -> TokenVerificationKey? { snapshot.withLock { $0.signingKeys.publicKey(kid: kid) } }
 }
 
 /// A lookup that memory cannot answer: the decision is made again on the reading connection.

@@ -5,6 +5,8 @@ public enum AuditEventType: String, CaseIterable, Sendable {
     case vaultInit = "vault.init"
     case vaultUnlock = "vault.unlock"
     case vaultCopy = "vault.copy"
+    /// The tenant's subdomain was chosen (once) for a vault made before the tenant model.
+    case vaultSetSubdomain = "vault.set_subdomain"
     case instanceCreate = "instance.create"
     case instanceImport = "instance.import"
     /// A service key (with its secret) was shown again.

@@ -47,7 +47,10 @@ public enum CopiedTable: String, CaseIterable, Sendable {
                 "expires_at_us",
             ]
         case .signingKeys:
-            ["id", "kid", "public_key", "sealed_private_key", "created_at_us", "retired_at_us", "published_until_us"]
+            [
+                "id", "kid", "algorithm", "public_key", "sealed_private_key", "created_at_us", "activates_at_us",
+                "retired_at_us", "published_until_us",
+            ]
         case .auditSigningKey: ["singleton", "public_key", "sealed_private_key", "created_at_us"]
         case .auditEvents:
             [

@@ -1,3 +1,5 @@
+import PirvaultCrypto
+
 /// The vault's single header row: identity and how to unlock it.
 public struct VaultHeaderRecord: Sendable, Equatable {
     public enum UnlockMethod: String, Sendable {
@@ -16,10 +18,16 @@ public struct VaultHeaderRecord: Sendable, Equatable {
     public var createdAt: String
     /// How many vault keys the vault has had (`vaultKeyEpoch()`); a copy keeps it.
     public var vaultKeyEpoch: Int64
+    /// The tenant the vault is: its subdomain, and the n of its xsappnames.
+    public var subdomain: String
+    public var appIndex: Int64
+    /// Whether the subdomain was chosen (at init or once later), not derived from the vault id.
+    public var subdomainChosen: Bool
 
     public init(
         vaultID: String, unlockMethod: UnlockMethod, kdfOpslimit: Int64?, kdfMemlimit: Int64?, kdfSalt: [UInt8]?,
-        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], createdAt: String, vaultKeyEpoch: Int64 = 1
+        sealedVaultKey: [UInt8], sealedVerifierKey: [UInt8], createdAt: String, vaultKeyEpoch: Int64 = 1,
+        subdomain: String, appIndex: Int64, subdomainChosen: Bool
     ) {
         self.vaultID = vaultID
         self.unlockMethod = unlockMethod
@@ -30,6 +38,9 @@ public struct VaultHeaderRecord: Sendable, Equatable {
         self.sealedVerifierKey = sealedVerifierKey
         self.createdAt = createdAt
         self.vaultKeyEpoch = vaultKeyEpoch
+        self.subdomain = subdomain
+        self.appIndex = appIndex
+        self.subdomainChosen = subdomainChosen
     }
 }
 
@@ -258,26 +269,33 @@ public struct AuditFilter: Sendable, Equatable {
     }
 }
 
-/// An Ed25519 signing key: the active one has no `retiredAt`.
+/// A token signing key. It is published from `createdAt`, signs from
+/// `activatesAt` (later than its creation for a staged key) until
+/// `retiredAt` (the next key's activation; nil for the newest key), and stays
+/// published until `publishedUntil`, when every token it signed has expired.
 public struct SigningKeyRecord: Sendable, Equatable {
     public var id: Int64
     public var kid: String
+    public var algorithm: SigningAlgorithm
+    /// `TokenVerificationKey.storedRepresentation`.
     public var publicKey: [UInt8]
     public var sealedPrivateKey: [UInt8]
     public var createdAt: Timestamp
+    public var activatesAt: Timestamp
     public var retiredAt: Timestamp?
-    /// A retired key stays published until then (when its last token has expired).
     public var publishedUntil: Timestamp?
 
     package init(
-        id: Int64, kid: String, publicKey: [UInt8], sealedPrivateKey: [UInt8], createdAt: Timestamp,
-        retiredAt: Timestamp?, publishedUntil: Timestamp?
+        id: Int64, kid: String, algorithm: SigningAlgorithm, publicKey: [UInt8], sealedPrivateKey: [UInt8],
+        createdAt: Timestamp, activatesAt: Timestamp, retiredAt: Timestamp?, publishedUntil: Timestamp?
     ) {
         self.id = id
         self.kid = kid
+        self.algorithm = algorithm
         self.publicKey = publicKey
         self.sealedPrivateKey = sealedPrivateKey
         self.createdAt = createdAt
+        self.activatesAt = activatesAt
         self.retiredAt = retiredAt
         self.publishedUntil = publishedUntil
     }

@@ -1,3 +1,4 @@
+import PirvaultCrypto
 import Foundation
 
 /// The vault's storage, behind one interface with two implementations: the
@@ -123,9 +124,11 @@ public protocol StoreReader: AnyObject {
 
     // MARK: Signing keys
 
-    func activeSigningKey() throws -> SigningKeyRecord?
+    /// The newest key, the one not yet retired (it may be staged: not signing yet).
+    func latestSigningKey() throws -> SigningKeyRecord?
 
-    /// The active key and every retired key still published at `now`, newest first.
+    /// Every key published at `now` (the newest, and the retired ones not yet
+    /// past `publishedUntil`), newest activation first.
     func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord]
 
     func allSigningKeys() throws -> [SigningKeyRecord]
@@ -176,6 +179,9 @@ public protocol StoreWriter: StoreReader {
     var start: WriteStart { get throws }
 
     // MARK: Header
+
+    /// Chooses the tenant's subdomain (`vault set-subdomain`).
+    func setSubdomain(_ subdomain: String) throws
 
     /// Replaces how the vault key is unlocked (a passphrase or key-file change).
     func updateUnlock(
@@ -236,13 +242,19 @@ public protocol StoreWriter: StoreReader {
 
     // MARK: Signing keys
 
-    /// Inserts a new active signing key; `sealPrivateKey` receives the row id.
+    /// Inserts a new newest signing key that signs from `activatesAt`;
+    /// `sealPrivateKey` receives the row id.
     @discardableResult
     func insertSigningKey(
-        kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]) throws -> Int64
+        kid: String, algorithm: SigningAlgorithm, publicKey: [UInt8], createdAt: Timestamp, activatesAt: Timestamp,
+        sealPrivateKey: (Int64) -> [UInt8]) throws -> Int64
 
-    /// Retires the active key, keeping it published until `publishedUntil`.
-    func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws
+    /// Retires a key: it signs until `time` and stays published until
+    /// `publishedUntil` (again, for a key whose staged successor was replaced).
+    func retireSigningKey(id: Int64, at time: Timestamp, publishedUntil: Timestamp) throws
+
+    /// Deletes a staged key that never signed (a rotation that replaced it).
+    func deleteSigningKey(id: Int64) throws
 
     func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PirvaultCore
+import PirvaultCrypto
 
 // The fixed choices of the command line. As `ExpressibleByArgument` and
 // `CaseIterable` types their values show in --help, in the man pages and in
@@ -10,6 +11,19 @@ extension GrantType: ExpressibleByArgument {}
 extension TokenFormat: ExpressibleByArgument {}
 extension AuditExportFormat: ExpressibleByArgument {}
 extension AuditEventType: ExpressibleByArgument {}
+extension SigningAlgorithm: ExpressibleByArgument {}
+
+/// `--rsa-bits`: the modulus of a new RS256 key.
+struct RSABitsOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Size of a new RS256 key: 2048, 3072 or 4096 bits (default 2048).", valueName: "bits"))
+    var rsaBits: Int = TokenSigningKey.defaultRSABits
+
+    func validate() throws {
+        guard TokenSigningKey.rsaKeySizes.contains(rsaBits) else {
+            throw ValidationError("--rsa-bits must be 2048, 3072 or 4096; RSA keys shorter than 2048 bits are not safe to sign tokens")
+        }
+    }
+}
 
 extension CompletionKind {
     /// Every role some plan offers; which of them an instance may hold depends on its plan.

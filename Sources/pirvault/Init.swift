@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PirvaultCore
+import PirvaultCrypto
 import PirvaultStore
 
 struct Init: ParsableCommand {
@@ -12,10 +13,22 @@ struct Init: ParsableCommand {
     @Flag(help: "Create the --key-file with 32 random bytes (mode 0600); refuses to overwrite one.")
     var generateKey = false
 
+    @Option(help: "Algorithm of the tokens' signing key: RS256 (as XSUAA signs, the only one all SAP libraries accept), ES256 or EdDSA.")
+    var signingAlg: SigningAlgorithm = .rs256
+
+    @OptionGroup var rsa: RSABitsOption
+
+    @Option(
+        help: ArgumentHelp(
+            "The tenant's subdomain (lower-case letters, digits, '-'): its xsappnames are it-rt-<subdomain>!b<n> and it!b<n> (default: from the vault id, changeable once).",
+            valueName: "name"))
+    var subdomain: String?
+
     func validate() throws {
         if generateKey && vault.keyFile == nil {
             throw ValidationError("--generate-key needs --key-file F to say where to write the key")
         }
+        if let subdomain { try Tenant.validate(subdomain: subdomain) }
     }
 
     func run() throws {
@@ -32,9 +45,13 @@ struct Init: ParsableCommand {
             unlock = try vault.unlockSecret(confirmNew: true)
         }
         do {
-            let created = try Vault.create(at: path, unlock: unlock, stores: .all)
+            let created = try Vault.create(
+                at: path, unlock: unlock, stores: .all, signing: signingAlg, rsaBits: rsa.rsaBits, subdomain: subdomain)
             let how = vault.keyFilePath.map { "key file \($0)" } ?? "passphrase"
-            Output.line("created vault \(created.path) (id \(created.vaultID), unlocked by \(how))")
+            let tenant = try created.tenant()
+            Output.line(
+                "created vault \(created.path) (id \(created.vaultID), unlocked by \(how); tenant \(tenant.subdomain), "
+                    + "xsappnames \(tenant.runtimeXsappname) and \(tenant.managementXsappname); tokens signed \(signingAlg.rawValue))")
         } catch {
             // A key that unlocks nothing is only a liability.
             if let createdKeyFile { unlink(createdKeyFile) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PirvaultCore
+import PirvaultCrypto
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,21 +10,51 @@ struct KeysCommand: ParsableCommand {
 
 struct KeysJWKS: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jwks", abstract: "Print the public signing keys still needed to verify live tokens, as a JWKS.")
+        commandName: "jwks",
+        abstract: "Print the published signing keys as a JWKS, each with its state: active, next (staged) or retiring.",
+        discussion: """
+            The keys are those /token_keys serves, each entry as XSUAA writes it (with 'value', the PEM); this             command adds 'state', 'signs_from', 'signs_until' and 'published_until' to each, which JWK readers ignore.
+            """)
 
     @OptionGroup var vault: VaultOptions
 
-    func run() throws { Output.json(try vault.openVault().jwks()) }
+    func run() throws {
+        let opened = try vault.openVault()
+        Output.json(try opened.signingKeys().annotatedJWKS(at: opened.clock.now()))
+    }
 }
 
 struct KeysRotateSigning: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-signing",
-        abstract: "Make a new Ed25519 signing key; the old public key stays in the JWKS until its tokens expire.")
+        abstract: "Stage a new signing key: published at once, signing after --publish-ahead, when the active key retires.",
+        discussion: """
+            SAP's token libraries cache the key set for up to 30 minutes, and SAP's Java library does not fetch it             again for an unknown key: a key published ahead is in every verifier's cache before its first token.             Every node switches at the same moment. The retiring key stays published until its last token expires.             --publish-ahead 0s switches at once (an emergency): cached verifiers refuse new tokens until they fetch             the keys again.
+            """)
 
     @OptionGroup var vault: VaultOptions
+    @Option(help: "Algorithm of the new key (default: the active key's): RS256, ES256 or EdDSA.")
+    var alg: SigningAlgorithm?
+    @OptionGroup var rsa: RSABitsOption
+    @Option(help: ArgumentHelp("How long the new key is published before it signs (default 30m; 0s: at once).", valueName: "duration"))
+    var publishAhead: String = "30m"
 
-    func run() throws { Output.line("new signing key \(try vault.openVault().rotateSigningKey())") }
+    func validate() throws {
+        guard (try? TimeInput.seconds(fromDuration: publishAhead)) != nil else {
+            throw ValidationError(
+                "--publish-ahead must be a duration of 0s or more, such as 30m (0s switches at once)")
+        }
+    }
+
+    func run() throws {
+        let ahead = try TimeInput.seconds(fromDuration: publishAhead)
+        let rotation = try vault.openVault().rotateSigningKey(to: alg, rsaBits: rsa.rsaBits, publishAheadSeconds: ahead)
+        Output.line(rotation.summary)
+        if ahead == 0 {
+            Output.warn(
+                "the new key signs now: verifiers that cached the key set (SAP's libraries, for up to 30 minutes) refuse its tokens until they fetch /token_keys again, and SAP's Java library does not fetch again for an unknown key")
+        }
+    }
 }
 
 struct KeysChangePassphrase: ParsableCommand {

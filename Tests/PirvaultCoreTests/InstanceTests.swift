@@ -29,12 +29,17 @@ struct InstanceCreateTests {
         #expect(api.flows == [])
     }
 
-    @Test func clientIDsHaveTheCloudsShape() throws {
+    @Test func clientIDsHaveTheCloudsShapeWithTheTenantsXsappnames() throws {
         let fixture = try Fixture()
-        let key = try fixture.vault.createInstance(InstanceSpec(name: "Acme_Orders.1", customer: "ACME"))
-        let pattern = /^sb-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}!b[0-9]+\|it-rt-acme-orders-1![b][0-9]+$/
-        #expect(key.clientID.wholeMatch(of: pattern) != nil)
-        #expect(try fixture.vault.instance(named: "Acme_Orders.1").xsappname.hasPrefix("it-rt-acme-orders-1!b"))
+        let tenant = try fixture.vault.tenant()
+        #expect(tenant.subdomain.wholeMatch(of: /vault-[0-9a-f]{8}/) != nil)
+        #expect(tenant.runtimeXsappname == "it-rt-\(tenant.subdomain)!b\(tenant.appIndex)")
+        #expect(tenant.managementXsappname == "it!b\(tenant.appIndex)")
+        let flow = try fixture.vault.createInstance(InstanceSpec(name: "Acme_Orders.1", customer: "ACME"))
+        let api = try fixture.vault.createInstance(InstanceSpec(name: "acme-api", customer: "ACME", plan: .api))
+        let pattern = /^sb-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}!b[0-9]+\|(.+)$/
+        #expect(try pattern.wholeMatch(in: flow.clientID)?.1 == Substring(tenant.runtimeXsappname))
+        #expect(try pattern.wholeMatch(in: api.clientID)?.1 == Substring(tenant.managementXsappname))
     }
 
     @Test func generatedSecretsAreURLSafeAndSizedInBytes() throws {

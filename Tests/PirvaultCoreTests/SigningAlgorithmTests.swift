@@ -157,13 +157,20 @@ struct SigningAlgorithmTokenTests {
         for (name, value) in key.jwkMembers { #expect(entry[name] == .string(value)) }
     }
 
-    /// An existing vault keeps signing EdDSA with the key it has: same kid,
-    /// and the JWKS entry carries `value` now too.
-    @Test func aVaultsOwnKeyIsStillEdDSAWithItsKid() throws {
-        let fixture = try Fixture()
+    /// A new vault signs RS256, as XSUAA does, unless told otherwise.
+    @Test func aNewVaultSignsRS256() throws {
+        let signer = try Fixture().vault.signingIdentity()
+        #expect(signer.algorithm == .rs256)
+    }
+
+    /// An EdDSA vault keeps signing EdDSA with the key it has, and a
+    /// rotation keeps the algorithm unless told another: same kid, and the
+    /// JWKS entry carries `value` now too.
+    @Test func anEdDSAVaultKeepsItsAlgorithmAndKid() throws {
+        let fixture = try Fixture(signing: .edDSA)
         let signer = try fixture.vault.signingIdentity()
         #expect(signer.algorithm == .edDSA)
-        let record = try #require(try fixture.vault.read { try $0.activeSigningKey() })
+        let record = try #require(try fixture.vault.read { try $0.latestSigningKey() })
         #expect(record.kid == signer.kid)
         let entry = try #require(try fixture.vault.jwks()["keys"]?.arrayValue?.first)
         #expect(entry["kid"] == .string(signer.kid))

@@ -17,14 +17,14 @@ struct Fixture {
     let key: SecretBytes
     let vault: Vault
 
-    init(clock: Clock = .system, backend: Backend = .sqlite) throws {
+    init(clock: Clock = .system, backend: Backend = .sqlite, signing: SigningAlgorithm = .rs256) throws {
         self.backend = backend
         directory = NSTemporaryDirectory() + "pirvault-core-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         keyPath = directory + "/vault.key"
         vaultPath = backend == .sqlite ? directory + "/vault.db" : try backend.freshLocation("core")
         key = try KeyFile.generate(at: keyPath)
-        vault = try Vault.create(at: vaultPath, unlock: .keyFile(key), stores: .all, clock: clock)
+        vault = try Vault.create(at: vaultPath, unlock: .keyFile(key), stores: .all, signing: signing, clock: clock)
     }
 
     func reopen(clock: Clock = .system) throws -> Vault { try Vault.open(at: vaultPath, unlock: .keyFile(key), stores: .all, clock: clock) }

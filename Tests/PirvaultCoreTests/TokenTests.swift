@@ -13,12 +13,14 @@ struct TokenIssueTests {
         let fixture = try Fixture(clock: time.clock)
         let client = try fixture.client(InstanceSpec(name: "acme", customer: "ACME", tokenTTL: 900))
         let token = try fixture.issue(client)
-        let xsappname = ClientID.xsappname(of: client.id)
+        let tenant = try fixture.vault.tenant()
+        let xsappname = tenant.runtimeXsappname
+        #expect(client.id.hasSuffix("|" + xsappname))
         let kid = try fixture.vault.signingIdentity().kid
         #expect(
             try decodeSegment(token.accessToken, 0).canonicalString()
                 == JSONValue.object([
-                    ("alg", .string("EdDSA")), ("typ", .string("JWT")), ("kid", .string(kid)),
+                    ("alg", .string("RS256")), ("typ", .string("JWT")), ("kid", .string(kid)),
                     ("jku", .string("http://127.0.0.1:8080/token_keys")),
                 ]).canonicalString())
         let claims = try decodeSegment(token.accessToken, 1)
@@ -33,7 +35,12 @@ struct TokenIssueTests {
         #expect(claims["iat"] == .integer(time.now.seconds))
         #expect(claims["exp"] == .integer(time.now.seconds + 900))
         #expect(claims["jti"] == .string(token.jti))
-        #expect(claims["ext_attr"] == .object([("customer", .string("ACME")), ("instance", .string("acme")), ("plan", .string("integration-flow"))]))
+        #expect(
+            claims["ext_attr"]
+                == .object([
+                    ("customer", .string("ACME")), ("enhancer", .string("XSUAA")), ("instance", .string("acme")),
+                    ("plan", .string("integration-flow")), ("zdn", .string(tenant.subdomain)),
+                ]))
         #expect(claims["gen"] == .integer(1))
         #expect(token.expiresIn == 900)
         #expect(token.jsonObject["token_type"] == .string("bearer"))
@@ -298,7 +305,7 @@ struct RotationTests {
         let client = try fixture.client(InstanceSpec(name: "acme", customer: "ACME", tokenTTL: 600))
         let oldToken = try fixture.issue(client).accessToken
         let oldKid = try fixture.vault.signingIdentity().kid
-        let newKid = try fixture.vault.rotateSigningKey()
+        let newKid = try fixture.vault.rotateSigningKey(publishAheadSeconds: 0).kid
         #expect(newKid != oldKid)
         let newToken = try fixture.issue(client).accessToken
         #expect(try decodeSegment(newToken, 0)["kid"] == .string(newKid))
@@ -391,8 +398,11 @@ struct CanonicalPayloadTests {
         let claims = TokenClaims(
             issuer: "http://x/oauth/token", clientID: "sb-1!b2|it-rt-\"q\"!b3", audience: ["a", "é"], scope: ["s.r", "s.t"],
             grantType: "client_credentials", zoneID: "z", issuedAt: 1, expiresAt: -2, jti: "j\n", customer: "Ü\u{1}",
-            instance: "i", plan: "api", credentialGeneration: 3, credentialID: 4)
+            instance: "i", plan: "api", subdomain: "acme-prod", credentialGeneration: 3, credentialID: 4)
         #expect(claims.canonicalPayload() == claims.jsonObject.canonicalBytes())
+        var before = claims
+        before.subdomain = nil  // tokens issued before the tenant model
+        #expect(before.canonicalPayload() == before.jsonObject.canonicalBytes())
     }
 }
 

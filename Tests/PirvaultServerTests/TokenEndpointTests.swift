@@ -92,10 +92,18 @@ struct TokenEndpointTests {
     @Test func publishesKeysAndMetadata() async throws {
         let fixture = try await ServerFixture()
         try await fixture.run { http in
-            for path in ["/token_keys", "/.well-known/jwks.json"] {
-                let keys = try json(try await http.execute(uri: path, method: .get))
-                #expect(keys["keys"]?.arrayValue?.first?["alg"] == .string("EdDSA"))
-                #expect(keys["keys"]?.arrayValue?.first?["crv"] == .string("Ed25519"))
+            // As XSUAA writes it, at the address SAP's libraries build (with ?zid= or an X-zid header).
+            var zid = HTTPFields()
+            zid[.init("X-zid")!] = "any"
+            for (path, headers) in [
+                ("/token_keys", HTTPFields()), ("/token_keys?zid=any", HTTPFields()), ("/token_keys", zid),
+                ("/.well-known/jwks.json", HTTPFields()),
+            ] {
+                let keys = try json(try await http.execute(uri: path, method: .get, headers: headers))
+                let key = try #require(keys["keys"]?.arrayValue?.first)
+                #expect(key["alg"] == .string("RS256") && key["kty"] == .string("RSA") && key["use"] == .string("sig"))
+                #expect(key["n"]?.stringValue != nil && key["e"] == .string("AQAB"))
+                #expect(key["value"]?.stringValue?.hasPrefix("-----BEGIN PUBLIC KEY-----\n") == true)
             }
             let metadata = try json(try await http.execute(uri: "/.well-known/oauth-authorization-server", method: .get))
             #expect(metadata["token_endpoint"] == .string("http://127.0.0.1:8080/oauth/token"))

@@ -25,9 +25,13 @@ struct CopyConformanceTests {
                     scope: ["s"], issuedAt: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 99)))
             try tx.revokeToken(
                 jti: "r", instanceID: acme, at: Timestamp(seconds: 2), expiresAt: Timestamp(seconds: 98))
-            try tx.insertSigningKey(kid: "k1", publicKey: [1], createdAt: Timestamp(seconds: 1)) { [UInt8($0)] }
-            try tx.retireActiveSigningKey(at: Timestamp(seconds: 3), publishedUntil: Timestamp(seconds: 9))
-            try tx.insertSigningKey(kid: "k2", publicKey: [2], createdAt: Timestamp(seconds: 3)) { [UInt8($0)] }
+            let k1 = try tx.insertSigningKey(
+                kid: "k1", algorithm: .edDSA, publicKey: [1], createdAt: Timestamp(seconds: 1),
+                activatesAt: Timestamp(seconds: 1)) { [UInt8($0)] }
+            try tx.retireSigningKey(id: k1, at: Timestamp(seconds: 3), publishedUntil: Timestamp(seconds: 9))
+            try tx.insertSigningKey(
+                kid: "k2", algorithm: .rs256, publicKey: [2], createdAt: Timestamp(seconds: 2),
+                activatesAt: Timestamp(seconds: 3)) { [UInt8($0)] }
             try tx.insertAuditSigningKey(publicKey: [3], sealedPrivateKey: [4], createdAt: Timestamp(seconds: 1))
             for seq in Int64(0)..<3 { try tx.appendAudit(record(seq, customer: "ACME")) }
             _ = try tx.pruneAuditBodies(before: Timestamp(seconds: 1))

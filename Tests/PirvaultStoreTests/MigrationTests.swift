@@ -12,7 +12,8 @@ func temporaryDirectory() -> String {
 
 let sampleHeader = VaultHeaderRecord(
     vaultID: "test-vault", unlockMethod: .keyFile, kdfOpslimit: nil, kdfMemlimit: nil, kdfSalt: nil,
-    sealedVaultKey: [1, 2, 3], sealedVerifierKey: [4, 5, 6], createdAt: "2026-11-21T00:00:00.000000Z")
+    sealedVaultKey: [1, 2, 3], sealedVerifierKey: [4, 5, 6], createdAt: "2026-11-21T00:00:00.000000Z",
+    subdomain: "acme-prod", appIndex: 17, subdomainChosen: true)
 
 /// SQLite's own cases; StoreConformanceTests has those both backends share
 /// (pending, edited and newer migrations, a missing vault).

@@ -125,10 +125,10 @@ struct StoreConformanceTests {
     func openRefusesAnEditedAppliedMigration(_ backend: Backend) throws {
         let location = try backend.freshLocation("edited")
         let original = backend.migrations[0]
-        _ = try backend.create(at: location, header: sampleHeader, migrations: [original])
+        _ = try backend.create(at: location, header: sampleHeader)
         let edited = Migration(version: 1, name: original.name, sql: original.sql + "\n-- edited")
         #expect(throws: StoreError.migrationChanged(version: 1, name: original.name)) {
-            try backend.open(at: location, migrations: [edited])
+            try backend.open(at: location, migrations: [edited] + backend.migrations.dropFirst())
         }
     }
 
@@ -315,40 +315,54 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: Backend.allCases)
-    func oneSigningKeyIsActiveAndRetiredOnesStayPublishedForAWhile(_ backend: Backend) throws {
+    func oneSigningKeyIsNewestAndRetiredOnesStayPublishedForAWhile(_ backend: Backend) throws {
         let store = try StoreUnderTest(backend).store
-        #expect(try store.read { try $0.activeSigningKey() } == nil)
+        #expect(try store.read { try $0.latestSigningKey() } == nil)
         let first = try store.write { tx in
-            try tx.insertSigningKey(kid: "k1", publicKey: [1], createdAt: Timestamp(seconds: 10)) {
-                Array("seed-\($0)".utf8)
-            }
+            try tx.insertSigningKey(
+                kid: "k1", algorithm: .edDSA, publicKey: [1], createdAt: Timestamp(seconds: 10),
+                activatesAt: Timestamp(seconds: 10)
+            ) { Array("seed-\($0)".utf8) }
         }
-        // The schema itself refuses a second active key.
+        // The schema itself refuses a second key that is not retired.
         #expect(throws: StoreError.self) {
             try store.write { tx in
-                try tx.insertSigningKey(kid: "k2", publicKey: [2], createdAt: Timestamp(seconds: 20)) { _ in [2] }
+                try tx.insertSigningKey(
+                    kid: "k2", algorithm: .rs256, publicKey: [2], createdAt: Timestamp(seconds: 20),
+                    activatesAt: Timestamp(seconds: 20)
+                ) { _ in [2] }
             }
         }
         #expect(try store.read { try $0.allSigningKeys() }.map(\.kid) == ["k1"])
+        // A staged key: published from 20, signing from 30, when k1 retires.
         let second = try store.write { tx in
-            try tx.retireActiveSigningKey(at: Timestamp(seconds: 20), publishedUntil: Timestamp(seconds: 80))
-            return try tx.insertSigningKey(kid: "k2", publicKey: [2], createdAt: Timestamp(seconds: 20)) {
-                Array("seed-\($0)".utf8)
-            }
+            try tx.retireSigningKey(id: first, at: Timestamp(seconds: 30), publishedUntil: Timestamp(seconds: 80))
+            return try tx.insertSigningKey(
+                kid: "k2", algorithm: .rs256, publicKey: [2], createdAt: Timestamp(seconds: 20),
+                activatesAt: Timestamp(seconds: 30)
+            ) { Array("seed-\($0)".utf8) }
         }
-        let active = try #require(try store.read { try $0.activeSigningKey() })
+        let latest = try #require(try store.read { try $0.latestSigningKey() })
         #expect(
-            active
+            latest
                 == SigningKeyRecord(
-                    id: second, kid: "k2", publicKey: [2], sealedPrivateKey: Array("seed-\(second)".utf8),
-                    createdAt: Timestamp(seconds: 20), retiredAt: nil, publishedUntil: nil))
+                    id: second, kid: "k2", algorithm: .rs256, publicKey: [2], sealedPrivateKey: Array("seed-\(second)".utf8),
+                    createdAt: Timestamp(seconds: 20), activatesAt: Timestamp(seconds: 30), retiredAt: nil,
+                    publishedUntil: nil))
         #expect(try store.read { try $0.publishedSigningKeys(at: Timestamp(seconds: 79)) }.map(\.kid) == ["k2", "k1"])
         #expect(try store.read { try $0.publishedSigningKeys(at: Timestamp(seconds: 80)) }.map(\.kid) == ["k2"])
         let retired = try #require(try store.read { try $0.allSigningKeys() }.first)
-        #expect(retired.id == first && retired.retiredAt == Timestamp(seconds: 20))
+        #expect(retired.id == first && retired.retiredAt == Timestamp(seconds: 30) && retired.algorithm == .edDSA)
         #expect(retired.publishedUntil == Timestamp(seconds: 80))
         try store.write { tx in try tx.updateSealedPrivateKey(signingKeyID: first, sealed: [4, 2]) }
         #expect(try store.read { try $0.allSigningKeys() }.map(\.sealedPrivateKey) == [[4, 2], Array("seed-\(second)".utf8)])
+        // A staged key withdrawn before it signed is gone; the one it replaced is retired anew.
+        try store.write { tx in
+            try tx.deleteSigningKey(id: second)
+            try tx.retireSigningKey(id: first, at: Timestamp(seconds: 40), publishedUntil: Timestamp(seconds: 90))
+        }
+        #expect(try store.read { try $0.allSigningKeys() }.map(\.kid) == ["k1"])
+        #expect(try store.read { try $0.allSigningKeys() }.first?.publishedUntil == Timestamp(seconds: 90))
     }
 
     @Test(arguments: Backend.allCases)
@@ -409,11 +423,14 @@ struct StoreConformanceTests {
         try moves("a revocation") {
             try $0.revokeToken(jti: "j", instanceID: id, at: Timestamp(seconds: 1), expiresAt: Timestamp(seconds: 9))
         }
+        var signingKey: Int64 = 0
         try moves("a signing key") {
-            _ = try $0.insertSigningKey(kid: "k", publicKey: [1], createdAt: Timestamp(seconds: 1)) { _ in [1] }
+            signingKey = try $0.insertSigningKey(
+                kid: "k", algorithm: .edDSA, publicKey: [1], createdAt: Timestamp(seconds: 1), activatesAt: Timestamp(seconds: 1)
+            ) { _ in [1] }
         }
         try moves("a signing key retirement") {
-            try $0.retireActiveSigningKey(at: Timestamp(seconds: 2), publishedUntil: Timestamp(seconds: 3))
+            try $0.retireSigningKey(id: signingKey, at: Timestamp(seconds: 2), publishedUntil: Timestamp(seconds: 3))
         }
         try moves("an unlock change") {
             try $0.updateUnlock(method: .keyFile, kdfOpslimit: nil, kdfMemlimit: nil, kdfSalt: nil, sealedVaultKey: [5])
@@ -428,9 +445,11 @@ struct StoreConformanceTests {
         try staysPut("a repeated revocation") {
             try $0.revokeToken(jti: "j", instanceID: nil, at: Timestamp(seconds: 5), expiresAt: Timestamp(seconds: 9))
         }
-        try staysPut("retiring when no key is active") {
-            try $0.retireActiveSigningKey(at: Timestamp(seconds: 4), publishedUntil: Timestamp(seconds: 5))
+        try staysPut("retiring a key that does not exist") {
+            try $0.retireSigningKey(id: signingKey + 100, at: Timestamp(seconds: 4), publishedUntil: Timestamp(seconds: 5))
         }
+        try moves("a staged key withdrawn") { try $0.deleteSigningKey(id: signingKey) }
+        try moves("a subdomain chosen") { try $0.setSubdomain("acme-test") }
         try staysPut("deleting no expired credential") {
             try $0.deleteExpiredCredentials(instanceID: id, before: Timestamp(seconds: 9))
         }
@@ -450,14 +469,14 @@ struct StoreConformanceTests {
             try store.write { tx in
                 _ = try tx.insertInstance(subject.instance("gone")) { _ in [1] }
                 try tx.appendAudit(record(0))
-                try tx.insertSigningKey(kid: "k", publicKey: [1], createdAt: .now()) { _ in [1] }
+                try tx.insertSigningKey(kid: "k", algorithm: .edDSA, publicKey: [1], createdAt: .now(), activatesAt: .now()) { _ in [1] }
                 try tx.appendAudit(record(1))
                 throw Boom()
             }
         }
         #expect(try store.read { try $0.instanceCount() } == 0)
         #expect(try store.read { try $0.auditLogSize() } == 0)
-        #expect(try store.read { try $0.activeSigningKey() } == nil)
+        #expect(try store.read { try $0.latestSigningKey() } == nil)
         #expect(try store.read { try $0.stateVersion() } == version)
         // The session is usable afterwards, and the handle knows the log's head as it appends.
         try store.write { tx in

@@ -44,7 +44,6 @@ struct KeyRoutes: Sendable {
                 ("token_endpoint_auth_methods_supported", JSONValue(["client_secret_basic", "client_secret_post"])),
                 ("introspection_endpoint_auth_methods_supported", JSONValue(["client_secret_basic", "client_secret_post"])),
                 ("revocation_endpoint_auth_methods_supported", JSONValue(["client_secret_basic", "client_secret_post"])),
-                ("token_endpoint_auth_signing_alg_values_supported", JSONValue(["EdDSA"])),
             ]))
     }
 }

@@ -54,7 +54,7 @@ struct OAuthRoutes: Sendable {
         if let refusal = decisions.tooManyFailures(tokenRequest.clientID, call, now: now) {
             return try await answer(TokenAnswer(.failure(refusal), presentedClientID: tokenRequest.clientID, at: now), call)
         }
-        let (authority, signer) = (decisions.authority, decisions.cache.signer)
+        let (authority, signer) = (decisions.authority, try decisions.cache.signer(at: now))
         let decided = try await decisions.cache.withState { state in
             authority.answer(tokenRequest, client: try state.client(clientID: tokenRequest.clientID), signer: signer, now: now)
         }

@@ -1,26 +1,30 @@
+import PirvaultCrypto
 extension SQLiteReader {
     fileprivate static let signingKeyColumns =
-        "id, kid, public_key, sealed_private_key, created_at_us, retired_at_us, published_until_us"
+        "id, kid, algorithm, public_key, sealed_private_key, created_at_us, activates_at_us, retired_at_us, published_until_us"
 
-    fileprivate static func signingKey(from row: Row) -> SigningKeyRecord {
-        SigningKeyRecord(
-            id: row.int(0), kid: row.string(1), publicKey: row.blob(2) ?? [], sealedPrivateKey: row.blob(3) ?? [],
-            createdAt: Timestamp(microseconds: row.int(4)),
-            retiredAt: row.optionalInt(5).map(Timestamp.init(microseconds:)),
-            publishedUntil: row.optionalInt(6).map(Timestamp.init(microseconds:)))
+    fileprivate static func signingKey(from row: Row) throws -> SigningKeyRecord {
+        guard let algorithm = SigningAlgorithm(rawValue: row.string(2)) else {
+            throw StoreError.corrupt(what: "signing key \(row.string(1)) has an unknown algorithm")
+        }
+        return SigningKeyRecord(
+            id: row.int(0), kid: row.string(1), algorithm: algorithm, publicKey: row.blob(3) ?? [],
+            sealedPrivateKey: row.blob(4) ?? [], createdAt: Timestamp(microseconds: row.int(5)),
+            activatesAt: Timestamp(microseconds: row.int(6)),
+            retiredAt: row.optionalInt(7).map(Timestamp.init(microseconds:)),
+            publishedUntil: row.optionalInt(8).map(Timestamp.init(microseconds:)))
     }
 
-    func activeSigningKey() throws -> SigningKeyRecord? {
+    func latestSigningKey() throws -> SigningKeyRecord? {
         try db.query("SELECT \(Self.signingKeyColumns) FROM signing_keys WHERE retired_at_us IS NULL", row: Self.signingKey)
             .first
     }
 
-    /// The active key and every retired key still published at `now`, newest first.
     func publishedSigningKeys(at now: Timestamp) throws -> [SigningKeyRecord] {
         try db.query(
             """
             SELECT \(Self.signingKeyColumns) FROM signing_keys
-            WHERE retired_at_us IS NULL OR published_until_us > ? ORDER BY id DESC
+            WHERE retired_at_us IS NULL OR published_until_us > ? ORDER BY activates_at_us DESC, id DESC
             """, [.integer(now.microseconds)], row: Self.signingKey)
     }
 
@@ -52,25 +56,36 @@ extension SQLiteReader {
 }
 
 extension SQLiteWriter {
-    /// Inserts a new active signing key; `sealPrivateKey` receives the row id.
     @discardableResult
     func insertSigningKey(
-        kid: String, publicKey: [UInt8], createdAt: Timestamp, sealPrivateKey: (Int64) -> [UInt8]
+        kid: String, algorithm: SigningAlgorithm, publicKey: [UInt8], createdAt: Timestamp, activatesAt: Timestamp,
+        sealPrivateKey: (Int64) -> [UInt8]
     ) throws -> Int64 {
         try db.run(
-            "INSERT INTO signing_keys (kid, public_key, sealed_private_key, created_at_us) VALUES (?, ?, x'', ?)",
-            [.text(kid), .blob(publicKey), .integer(createdAt.microseconds)])
+            """
+            INSERT INTO signing_keys (kid, algorithm, public_key, sealed_private_key, created_at_us, activates_at_us)
+            VALUES (?, ?, ?, x'', ?, ?)
+            """,
+            [.text(kid), .text(algorithm.rawValue), .blob(publicKey), .integer(createdAt.microseconds),
+             .integer(activatesAt.microseconds)])
         let id = db.lastInsertRowID
         try db.run(
             "UPDATE signing_keys SET sealed_private_key = ? WHERE id = ?", [.blob(sealPrivateKey(id)), .integer(id)])
         return id
     }
 
-    /// Retires the active key, keeping it published until `publishedUntil`.
-    func retireActiveSigningKey(at time: Timestamp, publishedUntil: Timestamp) throws {
+    func retireSigningKey(id: Int64, at time: Timestamp, publishedUntil: Timestamp) throws {
         try db.run(
-            "UPDATE signing_keys SET retired_at_us = ?, published_until_us = ? WHERE retired_at_us IS NULL",
-            [.integer(time.microseconds), .integer(publishedUntil.microseconds)])
+            "UPDATE signing_keys SET retired_at_us = ?, published_until_us = ? WHERE id = ?",
+            [.integer(time.microseconds), .integer(publishedUntil.microseconds), .integer(id)])
+    }
+
+    func deleteSigningKey(id: Int64) throws {
+        try db.run("DELETE FROM signing_keys WHERE id = ?", [.integer(id)])
+    }
+
+    func setSubdomain(_ subdomain: String) throws {
+        try db.run("UPDATE vault_header SET subdomain = ?, subdomain_chosen = 1 WHERE singleton = 1", [.text(subdomain)])
     }
 
     func updateSealedPrivateKey(signingKeyID: Int64, sealed: [UInt8]) throws {

@@ -37,19 +37,18 @@ public final class SQLiteStore: VaultStore {
                 try db.run(
                     """
                     INSERT INTO vault_header (singleton, vault_id, unlock_method, kdf_algorithm, kdf_opslimit,
-                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        kdf_memlimit, kdf_salt, sealed_vault_key, sealed_verifier_key, created_at, vault_key_epoch,
+                        subdomain, app_index, subdomain_chosen)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [.text(header.vaultID), .text(header.unlockMethod.rawValue),
                      header.kdfSalt == nil ? .null : .text("argon2id13"),
                      header.kdfOpslimit.map(SQLValue.integer) ?? .null,
                      header.kdfMemlimit.map(SQLValue.integer) ?? .null,
                      header.kdfSalt.map(SQLValue.blob) ?? .null,
-                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt)])
-                // The column (migration 5) defaults to 1; only a copy of a rotated vault sets it.
-                if header.vaultKeyEpoch != 1 {
-                    try db.run("UPDATE vault_header SET vault_key_epoch = ? WHERE singleton = 1", [.integer(header.vaultKeyEpoch)])
-                }
+                     .blob(header.sealedVaultKey), .blob(header.sealedVerifierKey), .text(header.createdAt),
+                     .integer(header.vaultKeyEpoch), .text(header.subdomain), .integer(header.appIndex),
+                     .integer(header.subdomainChosen ? 1 : 0)])
                 try then(store, SQLiteWriter(db))
             }
             return store
@@ -123,7 +122,7 @@ class SQLiteReader: StoreReader {
         let rows = try db.query(
             """
             SELECT vault_id, unlock_method, kdf_opslimit, kdf_memlimit, kdf_salt, sealed_vault_key,
-                   sealed_verifier_key, created_at, vault_key_epoch
+                   sealed_verifier_key, created_at, vault_key_epoch, subdomain, app_index, subdomain_chosen
             FROM vault_header WHERE singleton = 1
             """
         ) { row -> VaultHeaderRecord in
@@ -133,7 +132,8 @@ class SQLiteReader: StoreReader {
             return VaultHeaderRecord(
                 vaultID: row.string(0), unlockMethod: method, kdfOpslimit: row.optionalInt(2),
                 kdfMemlimit: row.optionalInt(3), kdfSalt: row.blob(4), sealedVaultKey: row.blob(5) ?? [],
-                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7), vaultKeyEpoch: row.int(8))
+                sealedVerifierKey: row.blob(6) ?? [], createdAt: row.string(7), vaultKeyEpoch: row.int(8),
+                subdomain: row.string(9), appIndex: row.int(10), subdomainChosen: row.int(11) != 0)
         }
         guard let header = rows.first else { throw StoreError.notAVault(path: db.path) }
         return header
