@@ -1,5 +1,26 @@
 import Foundation
 
+/// Runs blocking `work` on a thread of its own and resumes the caller with
+/// what it returns or throws.
+///
+/// The one way the tests wait for something that holds a thread: a
+/// `waitpid` (``ChildProcess``), a whole `pg_ctl` or `psql` run
+/// (``TestPostgres``), a blocking socket read. swift-testing runs async tests
+/// on Swift's cooperative pool, which has one thread per core (two on CI);
+/// a test that blocked one of them would stall every other test's awaits
+/// and any server running in the test process. Here the blocking happens on
+/// a new thread that ends when `work` returns, and the caller's task only
+/// waits on a continuation. `work` cannot be cancelled, so it must bound
+/// itself (a timeout, a process that ends).
+public func onDedicatedThread<T: Sendable, E: Error>(
+    _ work: @escaping @Sendable () throws(E) -> T
+) async throws(E) -> T {
+    let result: Result<T, E> = await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: Result { () throws(E) -> T in try work() }) }
+    }
+    return try result.get()
+}
+
 /// Runs a program and waits for it, with `posix_spawn` and `waitpid`.
 ///
 /// Not Foundation's `Process`: on Linux it learns of the exit through a
@@ -11,6 +32,9 @@ enum ChildProcess {
     /// Runs `executable` in `directory` with stdin read from the file
     /// `input` and stdout and stderr written to the files `output` and
     /// `errors`; returns its exit status (128 + the signal if one ended it).
+    /// Blocks the calling thread in `waitpid` until the program exits, so
+    /// async code calls it through ``onDedicatedThread(_:)`` (as the async
+    /// forms of ``TestPostgres`` do).
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String], directory: String,
         input: String, output: String, errors: String
