@@ -109,6 +109,89 @@ extension CLI {
     }
 }
 
+/// A `Process` started with a termination handler, so that its exit can be
+/// awaited (by any number of tasks, before or after it happens) while no
+/// thread blocks: Foundation calls the handler on a thread of its own when
+/// the child exits, and the handler hands the status to the stream that
+/// ``exit()`` reads.
+///
+/// For programs that leave no daemon behind; those that do (`pg_ctl start`)
+/// go through `ChildProcess` in PirvaultTestSupport (see its comment).
+final class StartedProcess: Sendable {
+    struct Exit: Sendable {
+        let status: Int32
+        let reason: Process.TerminationReason
+    }
+
+    let process: Process
+    private let exited: Task<Exit, Never>
+
+    /// Sets the termination handler, then runs `process` (configured, not yet run).
+    init(_ process: Process) throws {
+        let (stream, continuation) = AsyncStream.makeStream(of: Exit.self, bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { process in
+            continuation.yield(Exit(status: process.terminationStatus, reason: process.terminationReason))
+            continuation.finish()
+        }
+        try process.run()
+        self.process = process
+        exited = Task {
+            for await exit in stream { return exit }
+            preconditionFailure("the termination handler yields before it finishes the stream")
+        }
+    }
+
+    var processIdentifier: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// The exit status and reason, once the process has exited.
+    func exit() async -> Exit { await exited.value }
+}
+
+/// Polls `condition` every `interval` until it holds or `timeout` has passed,
+/// at most `timeout / interval + 1` times; tells whether it held. Sleeps with
+/// `Task.sleep`, so waiting holds no thread.
+func poll(
+    every interval: Duration, for timeout: Duration, until condition: () async throws -> Bool
+) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    let lastTry = Int(timeout / interval)
+    for attempt in 0...lastTry {
+        if try await condition() { return true }
+        if attempt == lastTry || clock.now >= deadline { break }
+        try await Task.sleep(for: interval)
+    }
+    return false
+}
+
+/// `defer` for cleanups that must `await` (a `defer` body cannot): `body`
+/// registers each one with `deferred { … }` where it would have written
+/// `defer { … }`, and they run after it, last registered first, also when
+/// it throws.
+func withDeferred<T>(_ body: (Deferred) async throws -> T) async rethrows -> T {
+    let deferred = Deferred()
+    do {
+        let value = try await body(deferred)
+        await deferred.runAll()
+        return value
+    } catch {
+        await deferred.runAll()
+        throw error
+    }
+}
+
+/// The cleanups of one ``withDeferred(_:)`` scope.
+final class Deferred {
+    private var cleanups: [() async -> Void] = []
+
+    func callAsFunction(_ cleanup: @escaping () async -> Void) { cleanups.append(cleanup) }
+
+    fileprivate func runAll() async {
+        while let cleanup = cleanups.popLast() { await cleanup() }
+    }
+}
+
 /// A small seeded generator (SplitMix64), so a failing random schedule can be
 /// replayed from the seed the test prints.
 struct SeededGenerator: RandomNumberGenerator {
