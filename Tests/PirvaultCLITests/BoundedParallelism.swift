@@ -6,20 +6,20 @@ import Testing
 /// cores.
 ///
 /// swift-testing (6.3) starts every test at once. When the tests blocked
-/// their threads, the cooperative pool (one thread per core) let only a few
-/// run at a time; now that they await, all of them would, each with its
+/// their threads, the cooperative pool (one thread per core) let only that
+/// many run at a time; now that they await, all of them would, each with its
 /// servers, load clients and CLI runs, and on two cores the child processes
-/// of one test would starve those of another past their own time limits
-/// (OpenAPI's driver, curl's `-m 10`, a server's 20 s to start). Waiting for
-/// a slot holds no thread. Tests with a time limit of their own (which
-/// counts while they wait) stay out of it.
+/// of one test starve those of another past their own limits (in a trial run
+/// without this, OpenAPITests' driver outlived its 90 s timeout). Waiting for
+/// a slot holds no thread. A test with a time limit, which counts the wait
+/// too, goes to the head of the queue.
 struct BoundedParallelism: SuiteTrait, TestTrait, TestScoping {
     var isRecursive: Bool { true }
 
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        await TestSlots.shared.acquire()
+        await TestSlots.shared.acquire(first: test.timeLimit != nil)
         do {
             try await function()
         } catch {
@@ -35,8 +35,9 @@ extension Trait where Self == BoundedParallelism {
     static var boundedParallelism: Self { Self() }
 }
 
-/// A counting semaphore for tasks: ``acquire()`` suspends (holding no thread)
-/// while all slots are taken, and waiters get slots in the order they asked.
+/// A counting semaphore for tasks: ``acquire(first:)`` suspends (holding no
+/// thread) while all slots are taken, and a released slot goes to the
+/// longest waiter, or to one that asked to go first.
 actor TestSlots {
     /// One slot per core: as many CLI tests at once as ran when each held a
     /// thread of the cooperative pool.
@@ -48,15 +49,15 @@ actor TestSlots {
 
     init(width: Int) { self.width = max(1, width) }
 
-    func acquire() async {
+    func acquire(first: Bool = false) async {
         guard taken == width else {
             taken += 1
             return
         }
-        await withCheckedContinuation { waiting.append($0) }
+        await withCheckedContinuation { waiting.insert($0, at: first ? 0 : waiting.count) }
     }
 
-    /// Hands the slot to the longest waiter, or frees it.
+    /// Hands the slot to the next waiter, or frees it.
     func release() {
         if waiting.isEmpty {
             taken -= 1

@@ -6,8 +6,7 @@ import Testing
 /// it with openapi-spec-validator, then drives a live `pirvault serve` with
 /// requests schemathesis generates from it, and every answer must conform to
 /// the description (status, content type, headers, body) with no 5xx.
-/// Not `.boundedParallelism`: its time limit would count the wait for a slot.
-struct OpenAPITests {
+@Suite(.boundedParallelism) struct OpenAPITests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let spec = root.appendingPathComponent("docs/openapi.yaml").path
