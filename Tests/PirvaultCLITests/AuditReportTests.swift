@@ -1,10 +1,11 @@
 import Foundation
+import PirvaultTestSupport
 import Testing
 
 /// `pirvault audit report` through the built binary: its counts against
 /// `audit list --json` for the same events, the `--customer` rule, escaping,
 /// time windows, failures, and the page rendered by headless chromium.
-struct AuditReportTests {
+@Suite(.boundedParallelism) struct AuditReportTests {
     /// Three customers with gateway traffic made through `pirvault serve`
     /// (allowed, denied, a revoked instance, an unknown token) and token
     /// requests made with `token issue` (some with a wrong secret). Shared by
@@ -14,69 +15,73 @@ struct AuditReportTests {
         let credentials: [String: (id: String, secret: String)]
         let tokens: [String: String]
 
-        static let shared = Result { try Scenario() }
+        /// Made once, by the first test that asks; every other test awaits the same one.
+        static let shared = Task { try await Scenario() }
 
-        private init() throws {
-            let cli = try CLI.withVault()
+        private init() async throws {
+            let cli = try await CLI.withVault()
             self.cli = cli
             var credentials: [String: (id: String, secret: String)] = [:]
             for (name, customer, flows) in [
                 ("acme-orders", "ACME Corp", ["--flow", "orders/*"]), ("globex-products", "Globex", ["--flow", "products/*"]),
                 ("initech-all", "Initech", []),
             ] {
-                let created = cli.run(["instance", "create", name, "--customer", customer] + flows)
+                let created = await cli.run(["instance", "create", name, "--customer", customer] + flows)
                 guard created.code == 0 else { throw CLI.CLIError(created.stderr) }
                 credentials[name] = try serviceKeyCredentials(created.stdout)
             }
             self.credentials = credentials
             for (name, attempts) in [("acme-orders", 1), ("globex-products", 2)] {
                 for _ in 0..<attempts {
-                    let refused = cli.run("token", "issue", "--client-id", credentials[name]!.id, stdin: "not-the-secret-\(UUID())")
+                    let refused = await cli.run("token", "issue", "--client-id", credentials[name]!.id, stdin: "not-the-secret-\(UUID())")
                     guard refused.code == 1 else { throw CLI.CLIError("a wrong secret was accepted: \(refused.stdout)") }
                 }
             }
-            let tokens = try credentials.mapValues { try Self.token(cli, $0) }
+            var tokens: [String: String] = [:]
+            for (name, client) in credentials { tokens[name] = try await Self.token(cli, client) }
             self.tokens = tokens
             // The issuer the CLI named in the tokens (its default).
-            let server = try ServeTests.RunningServer(cli: cli, extraArguments: ["--issuer", "http://127.0.0.1:8080"])
-            defer { _ = server.stop() }
-            let calls: [(String, String, Int, Int)] = [
-                ("acme-orders", "orders/1", 3, 200), ("acme-orders", "products/details", 2, 403),
-                ("globex-products", "products/details", 2, 200), ("globex-products", "orders/7", 1, 403),
-                ("initech-all", "orders/1", 1, 200),
-            ]
-            for (name, flow, times, status) in calls {
-                for _ in 0..<times { try Self.call(cli, server, tokens[name]!, flow, expecting: status) }
-            }
-            guard cli.run("credentials", "revoke", "initech-all").code == 0 else { throw CLI.CLIError("revoke failed") }
-            for _ in 0..<2 { try Self.call(cli, server, tokens["initech-all"]!, "orders/1", expecting: 401) }
-            try Self.call(cli, server, "not-a-token", "orders/1", expecting: 401)
-            // `token verify --flow` makes the same decision, audited as token.verify.
-            guard cli.run("token", "verify", "-", "--flow", "/http/orders/9", stdin: tokens["acme-orders"]!).code == 0 else {
-                throw CLI.CLIError("token verify failed")
+            let server = try await ServeTests.RunningServer(cli: cli, extraArguments: ["--issuer", "http://127.0.0.1:8080"])
+            try await withDeferred { deferred in
+                deferred { _ = await server.stop() }
+                let calls: [(String, String, Int, Int)] = [
+                    ("acme-orders", "orders/1", 3, 200), ("acme-orders", "products/details", 2, 403),
+                    ("globex-products", "products/details", 2, 200), ("globex-products", "orders/7", 1, 403),
+                    ("initech-all", "orders/1", 1, 200),
+                ]
+                for (name, flow, times, status) in calls {
+                    for _ in 0..<times { try await Self.call(cli, server, tokens[name]!, flow, expecting: status) }
+                }
+                guard await cli.run("credentials", "revoke", "initech-all").code == 0 else { throw CLI.CLIError("revoke failed") }
+                for _ in 0..<2 { try await Self.call(cli, server, tokens["initech-all"]!, "orders/1", expecting: 401) }
+                try await Self.call(cli, server, "not-a-token", "orders/1", expecting: 401)
+                // `token verify --flow` makes the same decision, audited as token.verify.
+                guard await cli.run("token", "verify", "-", "--flow", "/http/orders/9", stdin: tokens["acme-orders"]!).code == 0 else {
+                    throw CLI.CLIError("token verify failed")
+                }
             }
         }
 
-        static func token(_ cli: CLI, _ credentials: (id: String, secret: String)) throws -> String {
-            let issued = cli.run("token", "issue", "--client-id", credentials.id, stdin: credentials.secret)
+        static func token(_ cli: CLI, _ credentials: (id: String, secret: String)) async throws -> String {
+            let issued = await cli.run("token", "issue", "--client-id", credentials.id, stdin: credentials.secret)
             guard issued.code == 0 else { throw CLI.CLIError(issued.stderr) }
             return issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        static func call(_ cli: CLI, _ server: ServeTests.RunningServer, _ token: String, _ flow: String, expecting status: Int) throws {
-            let answer = cli.runExecutable(
+        static func call(_ cli: CLI, _ server: ServeTests.RunningServer, _ token: String, _ flow: String, expecting status: Int) async throws {
+            let answer = await cli.runExecutable(
                 "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", "\(server.baseURL)/http/\(flow)"])
             guard answer.stdout == String(status) else { throw CLI.CLIError("GET /http/\(flow) answered \(answer.stdout), not \(status)") }
         }
     }
 
-    @Test func theMatrixTokenTableAndDenialsEqualTheCountsOfAuditList() throws {
-        let scenario = try Scenario.shared.get()
+    @Test func theMatrixTokenTableAndDenialsEqualTheCountsOfAuditList() async throws {
+        let scenario = try await Scenario.shared.value
         let cli = scenario.cli
-        let (result, page) = try report(cli, "full.html")
+        let (result, page) = try await report(cli, "full.html")
         #expect(result.code == 0, "\(result.stderr)")
         #expect(page.contains("data-verified=\"true\""))
-        let events = try list(cli)
+        let events = try await list(cli)
 
         var cells: [String: [Int]] = [:]
         var tokens: [String: [Int]] = [:]
@@ -114,9 +119,9 @@ struct AuditReportTests {
         for secret in scenario.credentials.values.map(\.secret) + scenario.tokens.values { #expect(!page.contains(secret)) }
     }
 
-    @Test func aCustomerReportHoldsNothingOfAnyOtherCustomer() throws {
-        let scenario = try Scenario.shared.get()
-        let (result, page) = try report(scenario.cli, "acme.html", "--customer", "ACME Corp")
+    @Test func aCustomerReportHoldsNothingOfAnyOtherCustomer() async throws {
+        let scenario = try await Scenario.shared.value
+        let (result, page) = try await report(scenario.cli, "acme.html", "--customer", "ACME Corp")
         #expect(result.code == 0, "\(result.stderr)")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: scenario.cli.directory + "/acme.html"))
         #expect(page.contains("ACME Corp") && page.contains("acme-orders") && page.contains("data-allowed"))
@@ -125,9 +130,9 @@ struct AuditReportTests {
         for other in others { #expect(bytes.range(of: Data(other.utf8)) == nil, "\(other) is in the ACME report") }
     }
 
-    @Test func headlessChromiumRendersThePage() throws {
-        let cli = try Scenario.shared.get().cli
-        let (result, _) = try report(cli, "render.html")
+    @Test func headlessChromiumRendersThePage() async throws {
+        let cli = try await Scenario.shared.value.cli
+        let (result, _) = try await report(cli, "render.html")
         #expect(result.code == 0, "\(result.stderr)")
         let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/test-artifacts")
@@ -138,14 +143,14 @@ struct AuditReportTests {
         let chromium = try #require(
             path.split(separator: ":").map { "\($0)/chromium" }.first { FileManager.default.isExecutableFile(atPath: $0) },
             "chromium is not on PATH (CI installs the Debian package 'chromium')")
-        let rendered = try runWithTimeout(chromium, [
+        let rendered = try await runWithTimeout(chromium, [
             "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(cli.directory)/chromium",
             "--screenshot=\(png)", "--window-size=1000,1400", "file://\(cli.directory)/render.html",
         ], seconds: 120)
         #expect(rendered, "chromium did not finish within 120 s")
         print("audit report rendered to \(png)")
         // Decode the PNG (Python stdlib): a page of charts has many colours, among them the first customer's and "denied".
-        let analysis = cli.runExecutable("/usr/bin/env", ["python3", "-c", Self.pngColours, png, "0072b2", "c62828"])
+        let analysis = await cli.runExecutable("/usr/bin/env", ["python3", "-c", Self.pngColours, png, "0072b2", "c62828"])
         #expect(analysis.code == 0, "\(analysis.stderr)")
         let fields = analysis.stdout.split(separator: " ").map(String.init)
         #expect(fields.first == "1000x1400")
@@ -153,45 +158,45 @@ struct AuditReportTests {
         #expect(fields.dropFirst(2).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } == ["0072b2", "c62828"])
     }
 
-    @Test func anEmptyPeriodSaysSoAndAFreshVaultHasNoCalls() throws {
-        let cli = try CLI.withVault()
-        let (past, pastPage) = try report(cli, "past.html", "--until", "2000-01-01T00:00:00Z")
+    @Test func anEmptyPeriodSaysSoAndAFreshVaultHasNoCalls() async throws {
+        let cli = try await CLI.withVault()
+        let (past, pastPage) = try await report(cli, "past.html", "--until", "2000-01-01T00:00:00Z")
         #expect(past.code == 0, "\(past.stderr)")
         #expect(pastPage.contains("There are no events in this period"))
         #expect(!pastPage.contains("data-allowed"))
-        let (fresh, freshPage) = try report(cli, "fresh.html")
+        let (fresh, freshPage) = try await report(cli, "fresh.html")
         #expect(fresh.code == 0)
         #expect(freshPage.contains("No gateway calls in this period."))
         #expect(freshPage.contains("data-event=\"vault.init\""))
     }
 
-    @Test func anUnwritableOutputExitsOneWithOneLineAndLeavesNoFile() throws {
-        let cli = try CLI.withVault()
+    @Test func anUnwritableOutputExitsOneWithOneLineAndLeavesNoFile() async throws {
+        let cli = try await CLI.withVault()
         for output in [cli.directory + "/missing/report.html", "/etc/hostname/report.html"] {
-            let result = cli.run("audit", "report", "--output", output)
+            let result = await cli.run("audit", "report", "--output", output)
             #expect(result.code == 1)
             #expect(result.stderr.hasPrefix("pirvault: cannot write \(output)"))
             #expect(result.stderr.filter { $0 == "\n" }.count == 1 && result.stderr.hasSuffix("\n"), "\(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: cli.directory + "/missing"))
         // Nothing was reported, so nothing was audited.
-        #expect(try list(cli).allSatisfy { $0["event"] as? String != "audit.report" })
+        #expect(try await list(cli).allSatisfy { $0["event"] as? String != "audit.report" })
         // A written report is private and leaves no temporary file behind.
-        #expect(cli.run("audit", "report", "--output", cli.directory + "/ok.html").code == 0)
+        #expect(await cli.run("audit", "report", "--output", cli.directory + "/ok.html").code == 0)
         let mode = try FileManager.default.attributesOfItem(atPath: cli.directory + "/ok.html")[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cli.directory).allSatisfy { !$0.contains(".tmp-") })
     }
 
-    @Test func customerNamesAreEscaped() throws {
-        let cli = try CLI.withVault()
+    @Test func customerNamesAreEscaped() async throws {
+        let cli = try await CLI.withVault()
         let hostile = "<script>alert(1)</script> \"&'"
-        let created = cli.run("instance", "create", "x", "--customer", hostile)
+        let created = await cli.run("instance", "create", "x", "--customer", hostile)
         #expect(created.code == 0, "\(created.stderr)")
         let id = try serviceKeyCredentials(created.stdout).id
-        let token = try Scenario.token(cli, (id, try serviceKeyCredentials(created.stdout).secret))
-        #expect(cli.run("token", "verify", "-", "--flow", "/http/<svg onload=alert(2)>", stdin: token).code == 0)
-        let (result, page) = try report(cli, "escaped.html", "--customer", hostile)
+        let token = try await Scenario.token(cli, (id, try serviceKeyCredentials(created.stdout).secret))
+        #expect(await cli.run("token", "verify", "-", "--flow", "/http/<svg onload=alert(2)>", stdin: token).code == 0)
+        let (result, page) = try await report(cli, "escaped.html", "--customer", hostile)
         #expect(result.code == 0, "\(result.stderr)")
         #expect(!page.lowercased().contains("<script"))
         #expect(!page.contains("<svg onload"))
@@ -199,34 +204,34 @@ struct AuditReportTests {
         #expect(page.contains("data-flow=\"/http/&lt;svg onload=alert(2)&gt;\""))
     }
 
-    @Test func aTimeWindowCountsOnlyTheEventsInsideIt() throws {
-        let cli = try CLI.withVault()
-        let created = cli.run("instance", "create", "w", "--customer", "Window Ltd", "--flow", "a")
-        let token = try Scenario.token(cli, try serviceKeyCredentials(created.stdout))
-        for _ in 0..<3 { #expect(cli.run("token", "verify", "-", "--flow", "/http/a", stdin: token).code == 0) }
-        let boundary = try #require(try list(cli, "--limit", "1").first?["time"] as? String)
-        Thread.sleep(forTimeInterval: 0.01)
-        for _ in 0..<2 { #expect(cli.run("token", "verify", "-", "--flow", "/http/a", stdin: token).code == 0) }
-        #expect(cli.run("token", "verify", "-", "--flow", "/http/b", stdin: token).code == 1)
-        let after = try #require(try list(cli, "--limit", "1").first?["time"] as? String)
+    @Test func aTimeWindowCountsOnlyTheEventsInsideIt() async throws {
+        let cli = try await CLI.withVault()
+        let created = await cli.run("instance", "create", "w", "--customer", "Window Ltd", "--flow", "a")
+        let token = try await Scenario.token(cli, try serviceKeyCredentials(created.stdout))
+        for _ in 0..<3 { #expect(await cli.run("token", "verify", "-", "--flow", "/http/a", stdin: token).code == 0) }
+        let boundary = try #require(try await list(cli, "--limit", "1").first?["time"] as? String)
+        try await Task.sleep(for: .milliseconds(10))
+        for _ in 0..<2 { #expect(await cli.run("token", "verify", "-", "--flow", "/http/a", stdin: token).code == 0) }
+        #expect(await cli.run("token", "verify", "-", "--flow", "/http/b", stdin: token).code == 1)
+        let after = try #require(try await list(cli, "--limit", "1").first?["time"] as? String)
 
         func cell(_ page: String, _ flow: String) -> [String] {
             attributes(page, #"data-flow="\#(flow)" data-allowed="(\d+)" data-denied="(\d+)""#).first ?? []
         }
-        let (_, before) = try report(cli, "before.html", "--until", boundary)
+        let (_, before) = try await report(cli, "before.html", "--until", boundary)
         #expect(cell(before, "/http/a") == ["3", "0"])
         #expect(cell(before, "/http/b") == [])
         // --since the first event after the boundary: the later calls only.
-        let laterEvents = try list(cli, "--since", boundary).filter { $0["time"] as? String != boundary }
+        let laterEvents = try await list(cli, "--since", boundary).filter { $0["time"] as? String != boundary }
         let since = try #require(laterEvents.last?["time"] as? String)
-        let (_, later) = try report(cli, "later.html", "--since", since, "--until", after)
+        let (_, later) = try await report(cli, "later.html", "--since", since, "--until", after)
         #expect(cell(later, "/http/a") == ["2", "0"])
         #expect(cell(later, "/http/b") == ["0", "1"])
     }
 
-    @Test func aTamperedLogIsReportedProminentlyAndExitsOne() throws {
-        let cli = try Scenario.tampered()
-        let (result, page) = try report(cli, "tampered.html")
+    @Test func aTamperedLogIsReportedProminentlyAndExitsOne() async throws {
+        let cli = try await Scenario.tampered()
+        let (result, page) = try await report(cli, "tampered.html")
         #expect(result.code == 1)
         #expect(result.stderr.hasPrefix("pirvault: audit log verification failed: the event at index"))
         #expect(result.stderr.filter { $0 == "\n" }.count == 1)
@@ -237,14 +242,14 @@ struct AuditReportTests {
     // MARK: Helpers
 
     /// Runs `audit report --output DIR/name` with `arguments`; the page is "" when no file was written.
-    func report(_ cli: CLI, _ name: String, _ arguments: String...) throws -> (CLI.Result, String) {
+    func report(_ cli: CLI, _ name: String, _ arguments: String...) async throws -> (CLI.Result, String) {
         let path = cli.directory + "/" + name
-        let result = cli.run(["audit", "report", "--output", path] + arguments)
+        let result = await cli.run(["audit", "report", "--output", path] + arguments)
         return (result, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
     }
 
-    func list(_ cli: CLI, _ arguments: String...) throws -> [[String: Any]] {
-        let listed = cli.run(["audit", "list", "--json"] + arguments)
+    func list(_ cli: CLI, _ arguments: String...) async throws -> [[String: Any]] {
+        let listed = await cli.run(["audit", "list", "--json"] + arguments)
         return try #require(try parseJSON(listed.stdout) as? [[String: Any]])
     }
 
@@ -261,21 +266,15 @@ struct AuditReportTests {
     }
 
     /// Runs `executable`, killing it after `seconds`; true if it exited by itself with status 0.
-    func runWithTimeout(_ executable: String, _ arguments: [String], seconds: TimeInterval) throws -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+    func runWithTimeout(_ executable: String, _ arguments: [String], seconds: TimeInterval) async throws -> Bool {
+        let process = try ChildProcess(executable, arguments)
+        let exited = try await poll(every: .milliseconds(100), for: .seconds(seconds)) { !process.isRunning }
+        if !exited {
+            process.signal(SIGTERM)
+            _ = await process.exit()
             return false
         }
-        return process.terminationStatus == 0
+        return await process.exit().status == 0
     }
 
     /// Prints "WxH colours" and which of the hex colours given after the PNG path occur (within a small tolerance).
@@ -316,11 +315,11 @@ struct AuditReportTests {
 
 extension AuditReportTests.Scenario {
     /// A small vault whose audit log has one altered event (as `audit verify`'s own test does).
-    static func tampered() throws -> CLI {
-        var cli = try CLI.withVault()
+    static func tampered() async throws -> CLI {
+        var cli = try await CLI.withVault()
         cli.environment["PIRVAULT_CHECKPOINT_EVERY"] = "2"
-        for i in 0..<3 { _ = cli.run("instance", "create", "t\(i)", "--customer", "Tamper Co") }
-        let sqlite = cli.runExecutable(
+        for i in 0..<3 { _ = await cli.run("instance", "create", "t\(i)", "--customer", "Tamper Co") }
+        let sqlite = await cli.runExecutable(
             "/usr/bin/env",
             ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_events SET instance='ghost' WHERE seq=2\"); c.commit()", cli.vaultPath])
         guard sqlite.code == 0 else { throw CLI.CLIError(sqlite.stderr) }

@@ -5,7 +5,7 @@ import Testing
 /// Hostile and malformed input, across the command line and HTTP: each one is
 /// refused with its own clear error, and the vault's state (instances,
 /// credentials, keys, a live token) is exactly what it was.
-@Suite(.serialized) struct BadInputTests {
+@Suite(.serialized, .boundedParallelism) struct BadInputTests {
     /// One command-line input: its arguments, stdin bytes, exit code and a
     /// phrase the one-line error must contain.
     struct CLICase {
@@ -36,41 +36,42 @@ import Testing
         let globexToken: String
         let forged: [String: String]
 
-        init() throws {
-            var cli = try CLI.withVault()
+        init() async throws {
+            var cli = try await CLI.withVault()
             port = try LoopbackPort.free()
             cli.environment["PIRVAULT_ISSUER"] = "http://127.0.0.1:\(port)"
             self.cli = cli
-            acme = try serviceKeyCredentials(cli.run("instance", "create", "acme-orders", "--customer", "ACME", "--flow", "orders/*").stdout)
-            globex = try serviceKeyCredentials(cli.run("instance", "create", "globex-orders", "--customer", "GLOBEX", "--flow", "orders/*").stdout)
-            acmeToken = cli.run(["token", "issue", "--client-id", acme.id], stdin: acme.secret + "\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            globexToken = cli.run(["token", "issue", "--client-id", globex.id], stdin: globex.secret + "\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme-orders", "--customer", "ACME", "--flow", "orders/*").stdout)
+            globex = try serviceKeyCredentials(await cli.run("instance", "create", "globex-orders", "--customer", "GLOBEX", "--flow", "orders/*").stdout)
+            acmeToken = await cli.run(["token", "issue", "--client-id", acme.id], stdin: acme.secret + "\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            globexToken = await cli.run(["token", "issue", "--client-id", globex.id], stdin: globex.secret + "\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             var python = cli
             python.environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-            let forging = python.runExecutable(
-                "/usr/bin/env", ["python3", ServeTests.interop + "/hostile_tokens.py"], stdin: acmeToken + "\n" + cli.run("keys", "jwks").stdout)
+            let jwks = await cli.run("keys", "jwks").stdout
+            let forging = await python.runExecutable(
+                "/usr/bin/env", ["python3", ServeTests.interop + "/hostile_tokens.py"], stdin: acmeToken + "\n" + jwks)
             guard forging.code == 0, let forged = try parseJSON(forging.stdout) as? [String: String] else { throw CLI.CLIError(forging.stderr) }
             self.forged = forged
         }
 
         /// Instances, credentials, signing keys and whether the reference token is live.
-        func state() -> String {
-            cli.run("instance", "list", "--json").stdout + cli.run("instance", "key", "acme-orders").stdout + cli.run("keys", "jwks").stdout
+        func state() async -> String {
+            await cli.run("instance", "list", "--json").stdout + cli.run("instance", "key", "acme-orders").stdout + cli.run("keys", "jwks").stdout
                 + cli.run(["token", "verify", "-", "--json"], stdin: acmeToken + "\n").stdout
         }
     }
 
-    @Test func hostileInputIsRefusedClearlyAndChangesNothing() throws {
-        let setup = try Setup()
+    @Test func hostileInputIsRefusedClearlyAndChangesNothing() async throws {
+        let setup = try await Setup()
         let cli = setup.cli
         defer { cli.removeDirectory() }
         let files = try hostileFiles(cli)
-        let before = setup.state()
+        let before = await setup.state()
         defer { #expect(!FileManager.default.fileExists(atPath: files.newVault), "a refused init left a vault file") }
         var cliTried = 0, httpTried = 0
 
         for (index, c) in cliCases(setup, files).enumerated() {
-            let result = cli.run(c.arguments, stdinBytes: c.stdin)
+            let result = await cli.run(c.arguments, stdinBytes: c.stdin)
             let line = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             let label = "CLI case \(index) \(c.arguments.prefix(4))"
             #expect(result.code == c.code, "\(label): exit \(result.code), stderr: \(line)")
@@ -78,25 +79,25 @@ import Testing
             #expect(!line.isEmpty && !line.contains("\n") && result.stdout.isEmpty, "\(label): not one line on stderr only: \(result.stderr)")
             #expect(!line.contains("Fatal error") && !line.contains("Stack dump"), "\(label) crashed")
             #expect(!line.contains(setup.acme.secret) && !line.contains(setup.acmeToken), "\(label) echoed a secret")
-            #expect(setup.state() == before, "\(label) changed the vault")
+            #expect(await setup.state() == before, "\(label) changed the vault")
             cliTried += 1
         }
 
-        let server = try ServeTests.RunningServer(cli: cli, port: setup.port)
+        let server = try await ServeTests.RunningServer(cli: cli, port: setup.port)
         let port = setup.port
         for c in httpCases(setup) {
-            let answer = Self.rawHTTP(port: port, c.request)
+            let answer = await Self.rawHTTP(port: port, c.request)
             #expect(c.statuses.contains(answer.status), "HTTP \(c.name): status \(answer.status.map(String.init) ?? "none"): \(answer.text.replacingOccurrences(of: "\r\n", with: " | ").suffix(300))")
             #expect(c.answer.isEmpty || answer.text.contains(c.answer), "HTTP \(c.name): \(answer.text.prefix(300))")
             #expect(!answer.text.contains(setup.acme.secret), "HTTP \(c.name) echoed a secret")
-            #expect(setup.state() == before, "HTTP \(c.name) changed the vault")
+            #expect(await setup.state() == before, "HTTP \(c.name) changed the vault")
             httpTried += 1
         }
         // Still serving, and the genuine token still works after all of it.
-        let healthy = Self.rawHTTP(port: port, request("GET", "/http/orders/1", ["Authorization: Bearer \(setup.acmeToken)"]))
+        let healthy = await Self.rawHTTP(port: port, request("GET", "/http/orders/1", ["Authorization: Bearer \(setup.acmeToken)"]))
         #expect(healthy.status == 200, "\(healthy.text.prefix(300))")
-        #expect(server.stop() == 0)
-        #expect(cli.run("audit", "verify").code == 0)
+        #expect(await server.stop() == 0)
+        #expect(await cli.run("audit", "verify").code == 0)
         #expect(cliTried + httpTried >= 60)
         print("bad input: \(cliTried + httpTried) hostile inputs (\(cliTried) CLI, \(httpTried) HTTP) refused, vault state unchanged after each")
     }
@@ -284,8 +285,13 @@ import Testing
     }
 
     /// Sends `bytes` to 127.0.0.1:`port` as they are and reads until the
-    /// server closes (or 10 s pass). Status nil: no HTTP answer came.
-    static func rawHTTP(port: Int, _ bytes: [UInt8]) -> (status: Int?, text: String) {
+    /// server closes (or 10 s pass). Status nil: no HTTP answer came. The
+    /// blocking socket calls run on a dedicated thread, off the cooperative pool.
+    static func rawHTTP(port: Int, _ bytes: [UInt8]) async -> (status: Int?, text: String) {
+        await onDedicatedThread { blockingRawHTTP(port: port, bytes) }
+    }
+
+    private static func blockingRawHTTP(port: Int, _ bytes: [UInt8]) -> (status: Int?, text: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

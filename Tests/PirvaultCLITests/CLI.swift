@@ -1,4 +1,5 @@
 import Foundation
+import PirvaultTestSupport
 
 /// Runs the built `pirvault` binary, as a user would.
 struct CLI {
@@ -35,9 +36,9 @@ struct CLI {
     var keyPath: String { directory + "/vault.key" }
 
     /// A vault unlocked by a generated key file, with PIRVAULT_KEY_FILE set.
-    static func withVault() throws -> CLI {
+    static func withVault() async throws -> CLI {
         var cli = CLI()
-        let result = cli.run("init", "--key-file", cli.keyPath, "--generate-key")
+        let result = await cli.run("init", "--key-file", cli.keyPath, "--generate-key")
         guard result.code == 0 else { throw CLIError(result.stderr) }
         cli.environment["PIRVAULT_KEY_FILE"] = cli.keyPath
         return cli
@@ -48,42 +49,36 @@ struct CLI {
         init(_ description: String) { self.description = description }
     }
 
-    func run(_ arguments: String..., stdin: String? = nil) -> Result {
-        run(arguments, stdin: stdin)
+    func run(_ arguments: String..., stdin: String? = nil) async -> Result {
+        await run(arguments, stdin: stdin)
     }
 
-    func run(_ arguments: [String], stdin: String? = nil) -> Result {
-        runExecutable(Self.executable.path, arguments, stdin: stdin)
+    func run(_ arguments: [String], stdin: String? = nil) async -> Result {
+        await runExecutable(Self.executable.path, arguments, stdin: stdin)
     }
 
     /// With stdin given as raw bytes (which need not be UTF-8).
-    func run(_ arguments: [String], stdinBytes: [UInt8]) -> Result {
-        runExecutable(Self.executable.path, arguments, input: Data(stdinBytes))
+    func run(_ arguments: [String], stdinBytes: [UInt8]) async -> Result {
+        await runExecutable(Self.executable.path, arguments, input: Data(stdinBytes))
     }
 
-    func runExecutable(_ executable: String, _ arguments: [String], stdin: String? = nil) -> Result {
-        runExecutable(executable, arguments, input: Data((stdin ?? "").utf8))
+    func runExecutable(_ executable: String, _ arguments: [String], stdin: String? = nil) async -> Result {
+        await runExecutable(executable, arguments, input: Data((stdin ?? "").utf8))
     }
 
-    func runExecutable(_ executable: String, _ arguments: [String], input: Data) -> Result {
+    func runExecutable(_ executable: String, _ arguments: [String], input: Data) async -> Result {
         // Files, not pipes: no reader threads, and no deadlock on large output.
         let stem = directory + "/.run-" + UUID().uuidString
         FileManager.default.createFile(atPath: stem + ".out", contents: nil)
         FileManager.default.createFile(atPath: stem + ".err", contents: nil)
         FileManager.default.createFile(atPath: stem + ".in", contents: input)
         defer { for suffix in [".out", ".err", ".in"] { try? FileManager.default.removeItem(atPath: stem + suffix) } }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle(forWritingAtPath: stem + ".out")
-        process.standardError = FileHandle(forWritingAtPath: stem + ".err")
-        process.standardInput = FileHandle(forReadingAtPath: stem + ".in")
-        try! process.run()
-        process.waitUntilExit()
+        let child = try! ChildProcess(
+            executable, arguments, environment: environment, directory: directory, stdin: stem + ".in",
+            stdout: stem + ".out", stderr: stem + ".err")
+        let exit = await child.exit()
         return Result(
-            code: process.terminationStatus,
+            code: exit.status,
             stdout: (try? String(contentsOfFile: stem + ".out", encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: stem + ".err", encoding: .utf8)) ?? "")
     }
@@ -92,20 +87,56 @@ struct CLI {
 extension CLI {
     /// Starts `pirvault arguments`, sends it SIGKILL after `delay` seconds,
     /// and tells whether the signal ended it (false: it had already exited).
-    func runKilled(_ arguments: [String], after delay: TimeInterval) -> Bool {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try! process.run()
-        Thread.sleep(forTimeInterval: delay)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal
+    func runKilled(_ arguments: [String], after delay: TimeInterval) async throws -> Bool {
+        let child = try ChildProcess(Self.executable.path, arguments, environment: environment, directory: directory)
+        defer { child.signal(SIGKILL) }  // also when the sleep is cancelled
+        try await Task.sleep(for: .seconds(delay))
+        child.signal(SIGKILL)
+        return await child.exit().signal != nil
+    }
+}
+
+/// Polls `condition` every `interval` until it holds or `timeout` has passed,
+/// at most `timeout / interval + 1` times; tells whether it held. Sleeps with
+/// `Task.sleep`, so waiting holds no thread.
+func poll(
+    every interval: Duration, for timeout: Duration, until condition: () async throws -> Bool
+) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    let lastTry = Int(timeout / interval)
+    for attempt in 0...lastTry {
+        if try await condition() { return true }
+        if attempt == lastTry || clock.now >= deadline { break }
+        try await Task.sleep(for: interval)
+    }
+    return false
+}
+
+/// `defer` for cleanups that must `await` (a `defer` body cannot): `body`
+/// registers each one with `deferred { … }` where it would have written
+/// `defer { … }`, and they run after it, last registered first, also when
+/// it throws.
+func withDeferred<T>(_ body: (Deferred) async throws -> T) async rethrows -> T {
+    let deferred = Deferred()
+    do {
+        let value = try await body(deferred)
+        await deferred.runAll()
+        return value
+    } catch {
+        await deferred.runAll()
+        throw error
+    }
+}
+
+/// The cleanups of one ``withDeferred(_:)`` scope.
+final class Deferred {
+    private var cleanups: [() async -> Void] = []
+
+    func callAsFunction(_ cleanup: @escaping () async -> Void) { cleanups.append(cleanup) }
+
+    fileprivate func runAll() async {
+        while let cleanup = cleanups.popLast() { await cleanup() }
     }
 }
 

@@ -5,46 +5,45 @@ import Testing
 /// Crash safety: `pirvault serve` and CLI writers killed with SIGKILL at random
 /// moments lose nothing they acknowledged and leave a vault that opens, whose
 /// instances decrypt and whose audit log verifies.
-@Suite(.serialized) struct CrashTests {
+@Suite(.serialized, .boundedParallelism) struct CrashTests {
     static let kills = 20
 
     /// Python load client against a server that is killed and restarted
     /// `kills` times on the same port. Afterwards every 200 the client saw is
     /// in the audit log: each token's jti, each gateway call's request id.
-    @Test func serverKilledUnderLoadLosesNoAcknowledgedRequest() throws {
-        let cli = try CLI.withVault()
+    @Test func serverKilledUnderLoadLosesNoAcknowledgedRequest() async throws {
+        let cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
-        let keys = try createInstances(cli, names: ["acme-orders", "globex-orders", "initech-orders"])
+        let keys = try await createInstances(cli, names: ["acme-orders", "globex-orders", "initech-orders"])
         let client = try serviceKeyCredentials(keys["acme-orders"]!)
         let seed = UInt64.random(in: 0..<UInt64.max)
         var random = SeededGenerator(seed: seed)
 
         let port = try LoopbackPort.free()
-        var server = try ServeTests.RunningServer(cli: cli, port: port)
+        var server = try await ServeTests.RunningServer(cli: cli, port: port)
         let acksPath = cli.directory + "/acks"
         let load = try LoadClient(cli: cli, baseURL: server.baseURL, client: client, flow: "/http/orders/1", acks: acksPath)
 
         for kill in 0..<Self.kills {
             // Under load: wait for the (re)started server's first acknowledged answer, then kill at a random moment.
             let before = LoadClient.acknowledgedBytes(acksPath)
-            let deadline = Date().addingTimeInterval(20)
-            while LoadClient.acknowledgedBytes(acksPath) == before && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            _ = try await poll(every: .milliseconds(10), for: .seconds(20)) { LoadClient.acknowledgedBytes(acksPath) != before }
             try #require(LoadClient.acknowledgedBytes(acksPath) > before, "seed \(seed): no answer acknowledged before kill \(kill)")
-            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.4, using: &random))
-            server.crash()
-            server = try ServeTests.RunningServer(cli: cli, port: port)
+            try await Task.sleep(for: .seconds(Double.random(in: 0.05...0.4, using: &random)))
+            await server.crash()
+            server = try await ServeTests.RunningServer(cli: cli, port: port)
         }
-        Thread.sleep(forTimeInterval: 0.3)
-        let summary = try load.stop()
-        #expect(server.stop() == 0)
+        try await Task.sleep(for: .milliseconds(300))
+        let summary = try await load.stop()
+        #expect(await server.stop() == 0)
 
         let acknowledged = LoadClient.acknowledgements(acksPath)
         let tokens = acknowledged.filter { $0.kind == "token" }
         let calls = acknowledged.filter { $0.kind == "call" }
         #expect(!tokens.isEmpty && !calls.isEmpty)
 
-        let issued = try auditRows(cli, event: "token.issue")
-        let called = try auditRows(cli, event: "gateway.call")
+        let issued = try await auditRows(cli, event: "token.issue")
+        let called = try await auditRows(cli, event: "gateway.call")
         var jtiByRequest: [String: String] = [:]
         for row in issued where row["outcome"] as? String == "allowed" {
             jtiByRequest[row["request_id"] as? String ?? ""] = row["jti"] as? String
@@ -55,7 +54,7 @@ import Testing
         #expect(lostTokens.isEmpty, "seed \(seed): acknowledged tokens missing from the audit log: \(lostTokens.prefix(5))")
         #expect(lostCalls.isEmpty, "seed \(seed): acknowledged calls missing from the audit log: \(lostCalls.prefix(5))")
 
-        try expectVaultIntact(cli, keys)
+        try await expectVaultIntact(cli, keys)
         print(
             "crash test (seed \(seed)): \(Self.kills) SIGKILLs survived; \(tokens.count) tokens and \(calls.count) calls acknowledged,"
                 + " 0 missing from \(issued.count + called.count) audit rows; load client: \(summary)")
@@ -64,59 +63,59 @@ import Testing
     /// `instance create` killed at random points of its run: afterwards the
     /// vault opens, every instance that exists decrypts, and each has exactly
     /// one `instance.create` audit event (change and audit row commit together).
-    @Test func instanceCreateKilledLeavesAConsistentVault() throws {
-        let cli = try CLI.withVault()
+    @Test func instanceCreateKilledLeavesAConsistentVault() async throws {
+        let cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
-        let keys = try createInstances(cli, names: ["steady"])
-        let tally = try killRepeatedly(cli, { ["instance", "create", "crash-\($0)", "--customer", "C"] }, timing: ["instance", "create", "timing", "--customer", "C"]) {
-            cli.run("instance", "show", "crash-\($0)").code == 0
+        let keys = try await createInstances(cli, names: ["steady"])
+        let tally = try await killRepeatedly(cli, { ["instance", "create", "crash-\($0)", "--customer", "C"] }, timing: ["instance", "create", "timing", "--customer", "C"]) {
+            await cli.run("instance", "show", "crash-\($0)").code == 0
         }
-        let list = try #require(try parseJSON(cli.run("instance", "list", "--json").stdout) as? [[String: Any]])
+        let list = try #require(try await parseJSON(cli.run("instance", "list", "--json").stdout) as? [[String: Any]])
         let names = list.compactMap { $0["name"] as? String }
-        let creations = try auditRows(cli, event: "instance.create").compactMap { $0["instance"] as? String }
+        let creations = try await auditRows(cli, event: "instance.create").compactMap { $0["instance"] as? String }
         #expect(creations.sorted() == names.sorted(), "every instance has exactly one instance.create event, and no event lacks its instance")
         for name in names where keys[name] == nil {
-            _ = try currentServiceKey(cli, name)
+            _ = try await currentServiceKey(cli, name)
         }
-        try expectVaultIntact(cli, keys)
+        try await expectVaultIntact(cli, keys)
         print("instance create: \(tally)")
     }
 
     /// `credentials rotate` killed at random points: the instance's current
     /// secret always decrypts and authenticates, and the number of
     /// `credentials.rotate` events equals the number of rotations that took effect.
-    @Test func credentialsRotateKilledLeavesAConsistentVault() throws {
-        let cli = try CLI.withVault()
+    @Test func credentialsRotateKilledLeavesAConsistentVault() async throws {
+        let cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
-        var keys = try createInstances(cli, names: ["rotated", "bystander"])
+        var keys = try await createInstances(cli, names: ["rotated", "bystander"])
         var current = keys["rotated"]!
-        let tally = try killRepeatedly(cli, { _ in ["credentials", "rotate", "rotated"] }, timing: ["credentials", "rotate", "bystander"]) { _ in
-            let key = try currentServiceKey(cli, "rotated")
+        let tally = try await killRepeatedly(cli, { _ in ["credentials", "rotate", "rotated"] }, timing: ["credentials", "rotate", "bystander"]) { _ in
+            let key = try await currentServiceKey(cli, "rotated")
             defer { current = key }
             return key != current
         }
         keys["rotated"] = current
-        keys["bystander"] = cli.run("instance", "key", "bystander").stdout
-        #expect(try auditRows(cli, event: "credentials.rotate").count == tally.committed + 1)
-        try expectVaultIntact(cli, keys)
+        keys["bystander"] = await cli.run("instance", "key", "bystander").stdout
+        #expect(try await auditRows(cli, event: "credentials.rotate").count == tally.committed + 1)
+        try await expectVaultIntact(cli, keys)
         print("credentials rotate: \(tally)")
     }
 
     /// `keys rotate-vault-key` re-wraps every data key and signing key in one
     /// transaction; killed at any point, the vault still opens with its key
     /// file and every secret and the signing key still decrypt.
-    @Test func rotateVaultKeyKilledLeavesAConsistentVault() throws {
-        let cli = try CLI.withVault()
+    @Test func rotateVaultKeyKilledLeavesAConsistentVault() async throws {
+        let cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
-        let keys = try createInstances(cli, names: (0..<100).map { "customer-\($0)" })
+        let keys = try await createInstances(cli, names: (0..<100).map { "customer-\($0)" })
         var rotations = 0
-        let tally = try killRepeatedly(cli, { _ in ["keys", "rotate-vault-key"] }, timing: ["keys", "rotate-vault-key"]) { _ in
-            #expect(cli.run("keys", "jwks").code == 0)
-            let count = try auditRows(cli, event: "keys.rotate_vault_key").count
+        let tally = try await killRepeatedly(cli, { _ in ["keys", "rotate-vault-key"] }, timing: ["keys", "rotate-vault-key"]) { _ in
+            #expect(await cli.run("keys", "jwks").code == 0)
+            let count = try await auditRows(cli, event: "keys.rotate_vault_key").count
             defer { rotations = count }
             return count > rotations
         }
-        try expectVaultIntact(cli, keys)
+        try await expectVaultIntact(cli, keys)
         print("keys rotate-vault-key: \(tally)")
     }
 
@@ -139,17 +138,17 @@ import Testing
     /// kills land in the unlock, the transaction and the output); after each run
     /// `tookEffect(round)` checks the vault and tells whether the change is visible.
     func killRepeatedly(
-        _ cli: CLI, _ arguments: (Int) -> [String], timing: [String], tookEffect: (Int) throws -> Bool
-    ) throws -> KillTally {
+        _ cli: CLI, _ arguments: (Int) -> [String], timing: [String], tookEffect: (Int) async throws -> Bool
+    ) async throws -> KillTally {
         let start = Date()
-        let timed = cli.run(timing)
+        let timed = await cli.run(timing)
         guard timed.code == 0 else { throw CLI.CLIError(timed.stderr) }
         let duration = Date().timeIntervalSince(start)
         var random = SeededGenerator(seed: UInt64.random(in: 0..<UInt64.max))
         var tally = KillTally()
         for round in 0..<Self.kills {
-            let killed = cli.runKilled(arguments(round), after: Double.random(in: (0.3 * duration)...(1.3 * duration), using: &random))
-            let committed = try tookEffect(round)
+            let killed = try await cli.runKilled(arguments(round), after: Double.random(in: (0.3 * duration)...(1.3 * duration), using: &random))
+            let committed = try await tookEffect(round)
             switch (killed, committed) {
             case (true, false): tally.killedBeforeCommit += 1
             case (true, true): tally.killedAfterCommit += 1
@@ -164,39 +163,39 @@ import Testing
     // MARK: helpers
 
     /// Creates the instances (flows `orders/*`) and returns their service keys.
-    func createInstances(_ cli: CLI, names: [String]) throws -> [String: String] {
+    func createInstances(_ cli: CLI, names: [String]) async throws -> [String: String] {
         var keys: [String: String] = [:]
         for name in names {
-            let created = cli.run("instance", "create", name, "--customer", name.uppercased(), "--flow", "orders/*")
+            let created = await cli.run("instance", "create", name, "--customer", name.uppercased(), "--flow", "orders/*")
             guard created.code == 0 else { throw CLI.CLIError(created.stderr) }
             keys[name] = created.stdout
         }
         return keys
     }
 
-    func auditRows(_ cli: CLI, event: String) throws -> [[String: Any]] {
-        let listed = cli.run("audit", "list", "--json", "--event", event)
+    func auditRows(_ cli: CLI, event: String) async throws -> [[String: Any]] {
+        let listed = await cli.run("audit", "list", "--json", "--event", event)
         guard listed.code == 0 else { throw CLI.CLIError(listed.stderr) }
         return try #require(try parseJSON(listed.stdout) as? [[String: Any]])
     }
 
     /// The audit log verifies, and every instance still exists, its service
     /// key decrypts to exactly what it was, and its secret still obtains a token.
-    func expectVaultIntact(_ cli: CLI, _ keys: [String: String]) throws {
-        let verify = cli.run("audit", "verify")
+    func expectVaultIntact(_ cli: CLI, _ keys: [String: String]) async throws {
+        let verify = await cli.run("audit", "verify")
         #expect(verify.code == 0, "\(verify.stderr)")
         for (name, serviceKey) in keys {
-            #expect(try currentServiceKey(cli, name) == serviceKey, "\(name) changed")
+            #expect(try await currentServiceKey(cli, name) == serviceKey, "\(name) changed")
         }
     }
 
     /// The instance's service key as `instance key` prints it, after checking
     /// that it decrypts and that its secret obtains a token.
-    func currentServiceKey(_ cli: CLI, _ name: String) throws -> String {
-        let key = cli.run("instance", "key", name)
+    func currentServiceKey(_ cli: CLI, _ name: String) async throws -> String {
+        let key = await cli.run("instance", "key", name)
         guard key.code == 0 else { throw CLI.CLIError("\(name) lost or unreadable: \(key.stderr)") }
         let secret = try serviceKeyCredentials(key.stdout)
-        let token = cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n")
+        let token = await cli.run(["token", "issue", "--client-id", secret.id], stdin: secret.secret + "\n")
         #expect(token.code == 0, "\(name)'s secret does not authenticate: \(token.stderr)")
         return key.stdout
     }
@@ -212,7 +211,7 @@ struct LoadClient {
         var description: String { "\(kind) \(requestID) \(value)" }
     }
 
-    let process = Process()
+    let process: ChildProcess
     let acks: String
     let summary: String
 
@@ -224,18 +223,15 @@ struct LoadClient {
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         environment["CLIENT_ID"] = client.id
         environment["CLIENT_SECRET"] = client.secret
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", ServeTests.interop + "/load_client.py", baseURL, flow, acks, "120", String(workers)]
-        process.environment = environment
-        process.standardOutput = FileHandle(forWritingAtPath: summary)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            "/usr/bin/env", ["python3", ServeTests.interop + "/load_client.py", baseURL, flow, acks, "120", String(workers)],
+            environment: environment, stdout: summary)
     }
 
     /// Asks the workers to finish (the stop file), waits, and returns their summary.
-    func stop() throws -> String {
+    func stop() async throws -> String {
         FileManager.default.createFile(atPath: acks + ".stop", contents: nil)
-        process.waitUntilExit()
+        _ = await process.exit()
         return try String(contentsOfFile: summary, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -35,8 +35,8 @@ struct DumpedCommand {
 
     func argument(_ label: String) -> Argument? { arguments.first { $0.label == label } }
 
-    static func load(_ cli: CLI) throws -> DumpedCommand {
-        let result = cli.run("--experimental-dump-help")
+    static func load(_ cli: CLI) async throws -> DumpedCommand {
+        let result = await cli.run("--experimental-dump-help")
         guard result.code == 0, let root = try parseJSON(result.stdout) as? [String: Any],
             let command = root["command"] as? [String: Any]
         else { throw CLI.CLIError("no dump-help JSON: \(result.stderr)") }

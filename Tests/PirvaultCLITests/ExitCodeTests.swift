@@ -5,7 +5,7 @@ import Testing
 /// Exit codes (README, Command reference): 0 success; 1 an operational failure, an I/O failure or
 /// anything unexpected; 2 only a usage error the user fixes by changing the
 /// command line. Every failure is one line on stderr that says what to do.
-@Suite(.serialized) struct ExitCodeTests {
+@Suite(.serialized, .boundedParallelism) struct ExitCodeTests {
     /// One row: what is run (through a shell when `shell` is set, for
     /// redirections), the exit code and a phrase the one line must hold.
     struct Row: CustomStringConvertible {
@@ -42,23 +42,23 @@ import Testing
         ]
     }
 
-    @Test func eachFailureHasItsExitCodeAndOneLine() throws {
-        var cli = try CLI.withVault()
+    @Test func eachFailureHasItsExitCodeAndOneLine() async throws {
+        var cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
         cli.environment["PGPASSWORD"] = "unused"
         // serve's own log lines (its shutdown notice) are not the error report.
         cli.environment["LOG_LEVEL"] = "error"
         let otherKey = cli.directory + "/other.key"
-        #expect(cli.run("init", "--vault", cli.directory + "/other.db", "--key-file", otherKey, "--generate-key").code == 0)
+        #expect(await cli.run("init", "--vault", cli.directory + "/other.db", "--key-file", otherKey, "--generate-key").code == 0)
         let busy = try ListeningSocket()
         for row in Self.rows(cli, otherKey: otherKey, busyPort: busy.port) {
             let result: CLI.Result
             if let shell = row.shell {
                 var sh = cli
                 sh.environment["PIRVAULT"] = CLI.executable.path
-                result = sh.runExecutable("/bin/sh", ["-c", shell])
+                result = await sh.runExecutable("/bin/sh", ["-c", shell])
             } else {
-                result = cli.run(row.arguments)
+                result = await cli.run(row.arguments)
             }
             let line = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(result.code == row.code, "\(row): exit \(result.code), stderr: \(line)")

@@ -4,7 +4,7 @@ import Testing
 /// Every argument and option has a help line; fixed-choice options
 /// list their values in --help and in shell completions; file options
 /// complete file names.
-struct HelpTests {
+@Suite(.boundedParallelism) struct HelpTests {
     static let plans = ["integration-flow", "api"]
     static let grantTypes = ["client_credentials", "password", "refresh_token", "authorization_code"]
     static let tokenFormats = ["jwt", "opaque"]
@@ -33,8 +33,8 @@ struct HelpTests {
         (["keys", "change-passphrase"], "--new-passphrase-file"),
     ]
 
-    @Test func everyArgumentOfEveryCommandHasAHelpLine() throws {
-        let root = try DumpedCommand.load(CLI())
+    @Test func everyArgumentOfEveryCommandHasAHelpLine() async throws {
+        let root = try await DumpedCommand.load(CLI())
         var checked = 0
         for command in root.all {
             for argument in command.arguments where !argument.isBuiltIn {
@@ -47,23 +47,23 @@ struct HelpTests {
     }
 
     @Test(arguments: fixedChoices.indices)
-    func fixedChoicesListTheirValuesInHelpAndCompletions(_ index: Int) throws {
+    func fixedChoicesListTheirValuesInHelpAndCompletions(_ index: Int) async throws {
         let (path, option, values) = Self.fixedChoices[index]
         let cli = CLI()
-        let root = try DumpedCommand.load(cli)
+        let root = try await DumpedCommand.load(cli)
         let command = try #require(root.all.first { $0.path == ["pirvault"] + path })
         let argument = try #require(command.argument(option), "\(path) has no \(option)")
         #expect(argument.allValues == values)
         #expect(argument.completionValues == values)
-        let help = cli.run(path + ["--help"])
+        let help = await cli.run(path + ["--help"])
         #expect(help.code == 0)
         // --help wraps long lines: compare with runs of blanks as one space.
         let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(text.contains("values: \(values.joined(separator: ", "))"), "\(path) \(option): \(help.stdout)")
     }
 
-    @Test func fileOptionsCompleteFileNames() throws {
-        let root = try DumpedCommand.load(CLI())
+    @Test func fileOptionsCompleteFileNames() async throws {
+        let root = try await DumpedCommand.load(CLI())
         for (path, label) in Self.fileOptions {
             let command = try #require(root.all.first { $0.path == ["pirvault"] + path })
             let argument = try #require(command.argument(label), "\(path) has no \(label)")
@@ -72,8 +72,8 @@ struct HelpTests {
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])
-    func completionScriptsOfferTheFixedChoices(_ shell: String) throws {
-        let result = CLI().run("--generate-completion-script", shell)
+    func completionScriptsOfferTheFixedChoices(_ shell: String) async throws {
+        let result = await CLI().run("--generate-completion-script", shell)
         #expect(result.code == 0, "\(result.stderr)")
         for value in Self.plans + Self.grantTypes + ["jsonl", "csv", "opaque"] {
             #expect(result.stdout.contains(value), "\(shell) completion lacks \(value)")

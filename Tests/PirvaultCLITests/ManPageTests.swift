@@ -4,7 +4,7 @@ import Testing
 /// The man pages in docs/man/ come from the same definitions as
 /// `--help` (scripts/make-man-pages.sh). This fails when a command, option or
 /// help line changed without regenerating them.
-struct ManPageTests {
+@Suite(.boundedParallelism) struct ManPageTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs/man").path
     static let regenerate = "run scripts/make-man-pages.sh and commit docs/man"
@@ -17,15 +17,15 @@ struct ManPageTests {
         return out
     }
 
-    @Test func thereIsOnePagePerCommandAndNoOther() throws {
-        let root = try DumpedCommand.load(CLI())
+    @Test func thereIsOnePagePerCommandAndNoOther() async throws {
+        let root = try await DumpedCommand.load(CLI())
         let expected = Set(root.all.map { $0.path.joined(separator: ".") + ".1" })
         let found = Set(try FileManager.default.contentsOfDirectory(atPath: Self.folder))
         #expect(found == expected, "missing: \(expected.subtracting(found).sorted()), stale: \(found.subtracting(expected).sorted()); \(Self.regenerate)")
     }
 
-    @Test func everyOptionAppearsInItsCommandsPageWithItsHelpLine() throws {
-        let root = try DumpedCommand.load(CLI())
+    @Test func everyOptionAppearsInItsCommandsPageWithItsHelpLine() async throws {
+        let root = try await DumpedCommand.load(CLI())
         for command in root.all {
             let name = command.path.joined(separator: ".") + ".1"
             guard let page = try? String(contentsOfFile: Self.folder + "/" + name, encoding: .utf8) else {

@@ -5,7 +5,7 @@ import Testing
 /// Naming a PostgreSQL vault wrongly: each mistake gets one line on stderr,
 /// exit 2 (the command line can fix it) or 1 (the database refused or is
 /// unreachable), changes nothing, and never prints the password.
-struct PostgresBadInputTests {
+@Suite(.boundedParallelism) struct PostgresBadInputTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String
         let vault: @Sendable (TestPostgres, String) -> String  // (server, an existing vault's database) -> --vault
@@ -38,19 +38,19 @@ struct PostgresBadInputTests {
             exitCode: 2, mentions: "sslmode"),
     ]
 
-    @Test(arguments: cases) func refusedInOneLine(_ badInput: Case) throws {
-        let postgres = try TestPostgres.shared
-        let cli = try SeveralNodesTests.cliWithPostgresVault(postgres)
+    @Test(arguments: cases) func refusedInOneLine(_ badInput: Case) async throws {
+        let postgres = try await TestPostgres.shared()
+        let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
         defer { cli.removeDirectory() }
-        #expect(cli.run("instance", "create", "acme", "--customer", "ACME").code == 0)
+        #expect(await cli.run("instance", "create", "acme", "--customer", "ACME").code == 0)
         let database = try #require(cli.environment["PIRVAULT_PATH"]?.split(separator: "/").last.map(String.init))
-        let before = cli.run("audit", "list", "--json").stdout
+        let before = await cli.run("audit", "list", "--json").stdout
 
         var wrong = cli
         wrong.environment["PIRVAULT_PATH"] = badInput.vault(postgres, database)
         wrong.environment["PGPASSWORD"] = badInput.password ?? postgres.superuserPassword
         for arguments in [["instance", "list"], ["instance", "create", "other", "--customer", "X"]] {
-            let result = wrong.run(arguments)
+            let result = await wrong.run(arguments)
             #expect(result.code == badInput.exitCode, "\(arguments): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "not one line: \(result.stderr)")
             #expect(result.stderr.contains(badInput.mentions), "\(result.stderr)")
@@ -58,36 +58,36 @@ struct PostgresBadInputTests {
             #expect(result.stdout.isEmpty)
         }
         // Nothing changed: the same instances and the same audit log.
-        #expect(cli.run("audit", "list", "--json").stdout == before)
-        #expect(!cli.run("instance", "list").stdout.contains("other"))
+        #expect(await cli.run("audit", "list", "--json").stdout == before)
+        #expect(await !cli.run("instance", "list").stdout.contains("other"))
     }
 
-    @Test func aNewerSchemaIsRefused() throws {
-        let postgres = try TestPostgres.shared
-        let cli = try SeveralNodesTests.cliWithPostgresVault(postgres)
+    @Test func aNewerSchemaIsRefused() async throws {
+        let postgres = try await TestPostgres.shared()
+        let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
         defer { cli.removeDirectory() }
         let database = try #require(cli.environment["PIRVAULT_PATH"]?.split(separator: "/").last.map(String.init))
-        _ = try postgres.psql(
+        _ = try await postgres.psql(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, 'future', 'x', 'now')",
             database: database)
-        let result = cli.run("instance", "list")
+        let result = await cli.run("instance", "list")
         #expect(result.code == 1)
         #expect(result.stderr.contains("upgrade pirvault"), "\(result.stderr)")
     }
 
-    @Test func initRefusesADatabaseWithOtherTables() throws {
-        let postgres = try TestPostgres.shared
-        let database = try postgres.createDatabase("foreign")
-        _ = try postgres.psql("CREATE TABLE orders (id integer)", database: database)
+    @Test func initRefusesADatabaseWithOtherTables() async throws {
+        let postgres = try await TestPostgres.shared()
+        let database = try await postgres.createDatabase("foreign")
+        _ = try await postgres.psql("CREATE TABLE orders (id integer)", database: database)
         var cli = CLI()
         defer { cli.removeDirectory() }
         cli.environment["PIRVAULT_PATH"] = postgres.url(database: database)
         cli.environment["PGPASSWORD"] = postgres.superuserPassword
-        let result = cli.run("init", "--key-file", cli.keyPath, "--generate-key")
+        let result = await cli.run("init", "--key-file", cli.keyPath, "--generate-key")
         #expect(result.code == 1)
         #expect(result.stderr.contains("not a pirvault vault"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: cli.keyPath), "a key that unlocks nothing was left behind")
-        #expect(try postgres.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: database)
+        #expect(try await postgres.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: database)
             .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 }

@@ -5,25 +5,25 @@ import Testing
 /// Key rotations by the CLI while `pirvault serve` answers under load never
 /// fail a request, also across the checkpoints that fall in between, and
 /// leave a vault whose every key operation and `audit verify` succeed.
-@Suite(.serialized) struct RotationsWhileServingTests {
+@Suite(.serialized, .boundedParallelism) struct RotationsWhileServingTests {
     enum Backend: String, CaseIterable, CustomTestStringConvertible {
         case sqlite, postgresql
         var testDescription: String { rawValue }
     }
 
-    @Test(arguments: Backend.allCases) func rotationsUnderLoadFailNoRequest(_ backend: Backend) throws {
+    @Test(arguments: Backend.allCases) func rotationsUnderLoadFailNoRequest(_ backend: Backend) async throws {
         var cli: CLI
         switch backend {
-        case .sqlite: cli = try CLI.withVault()
-        case .postgresql: cli = try SeveralNodesTests.cliWithPostgresVault(TestPostgres.shared)
+        case .sqlite: cli = try await CLI.withVault()
+        case .postgresql: cli = try await SeveralNodesTests.cliWithPostgresVault(TestPostgres.shared())
         }
         defer { cli.removeDirectory() }
         cli.environment["PIRVAULT_CHECKPOINT_EVERY"] = "25"
-        let acme = try serviceKeyCredentials(cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
-        let server = try ServeTests.RunningServer(cli: cli)
+        let acme = try await serviceKeyCredentials(cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+        let server = try await ServeTests.RunningServer(cli: cli)
         let acks = cli.directory + "/acks"
         let load = try LoadClient(cli: cli, baseURL: server.baseURL, client: acme, flow: "/http/orders/1", acks: acks, workers: 3)
-        SeveralNodesTests.waitForAcknowledgements(acks, moreThan: 0)
+        try await SeveralNodesTests.waitForAcknowledgements(acks, moreThan: 0)
 
         // Every rotation, in an order that once broke a running server: a new
         // key file, then new vault keys that only the new key file unlocks.
@@ -38,27 +38,27 @@ import Testing
             ]
             for step in steps {
                 let before = LoadClient.acknowledgedBytes(acks)
-                let result = cli.run(step)
+                let result = await cli.run(step)
                 #expect(result.code == 0, "\(step.joined(separator: " ")): \(result.stderr)")
                 if step[1] == "change-passphrase" {
                     keyFile = cli.directory + "/key-\(round)"
                     cli.environment["PIRVAULT_KEY_FILE"] = keyFile
                 }
-                SeveralNodesTests.waitForAcknowledgements(acks, moreThan: before)
+                try await SeveralNodesTests.waitForAcknowledgements(acks, moreThan: before)
             }
         }
-        let summary = try load.stop()
+        let summary = try await load.stop()
         let counts = try #require(try parseJSON(summary) as? [String: Int])
         #expect(counts["other_status"] == 0, "non-2xx answers during rotations: \(summary)")
         #expect(counts["refused"] == 0, "refused connections during rotations: \(summary)")
-        let verifyWhileServing = cli.run("audit", "verify")
+        let verifyWhileServing = await cli.run("audit", "verify")
         #expect(verifyWhileServing.code == 0, "\(verifyWhileServing.stderr)")
-        #expect(server.stop() == 0)
+        #expect(await server.stop() == 0)
         for step in [["audit", "verify"], ["keys", "rotate-vault-key"], ["keys", "rotate-signing"], ["audit", "verify"]] {
-            let result = cli.run(step)
+            let result = await cli.run(step)
             #expect(result.code == 0, "\(step.joined(separator: " ")) after the server stopped: \(result.stderr)")
         }
-        let counted = try SeveralNodesTests.expectNothingLost(cli, acks: [acks])
+        let counted = try await SeveralNodesTests.expectNothingLost(cli, acks: [acks])
         print("rotations under load (\(backend)): \(counted.tokens) tokens and \(counted.calls) calls, all 200; \(summary)")
     }
 }

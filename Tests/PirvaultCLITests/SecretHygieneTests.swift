@@ -4,7 +4,7 @@ import Testing
 /// A full scenario with debug logging, then a byte search of everything
 /// pirvault wrote — logs, every error message, audit exports, the SQLite file,
 /// its WAL and shm — for every secret and token it handled.
-struct SecretHygieneTests {
+@Suite(.boundedParallelism) struct SecretHygieneTests {
     /// What the scenario handled and where it may not appear.
     final class Scenario {
         var cli = CLI()
@@ -18,8 +18,8 @@ struct SecretHygieneTests {
         /// Runs pirvault; its stderr (and stdout, when it failed or prints no
         /// secret by design) goes on the search list.
         @discardableResult
-        func run(_ arguments: [String], stdin: String? = nil, code: Int32 = 0, printsSecret: Bool = false) -> CLI.Result {
-            let result = cli.run(arguments, stdin: stdin)
+        func run(_ arguments: [String], stdin: String? = nil, code: Int32 = 0, printsSecret: Bool = false) async -> CLI.Result {
+            let result = await cli.run(arguments, stdin: stdin)
             #expect(result.code == code, "\(arguments.prefix(3)): \(result.stderr)")
             haystacks.append(("stderr of \(arguments.prefix(3))", Array(result.stderr.utf8)))
             if !printsSecret || result.code != 0 { haystacks.append(("stdout of \(arguments.prefix(3))", Array(result.stdout.utf8))) }
@@ -31,7 +31,7 @@ struct SecretHygieneTests {
         }
     }
 
-    @Test func noSecretOrTokenAppearsInLogsErrorsExportsOrTheVaultFiles() throws {
+    @Test func noSecretOrTokenAppearsInLogsErrorsExportsOrTheVaultFiles() async throws {
         let s = Scenario()
         let cli = s.cli
         defer { cli.removeDirectory() }
@@ -42,84 +42,84 @@ struct SecretHygieneTests {
         s.secret("passphrase", passphrase)
         let passphraseFile = cli.directory + "/passphrase"
         FileManager.default.createFile(atPath: passphraseFile, contents: Data((passphrase + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        s.run(["init", "--passphrase-file", passphraseFile])
+        await s.run(["init", "--passphrase-file", passphraseFile])
         s.cli.environment["PIRVAULT_PASSPHRASE"] = passphrase
 
         // Instances: generated, custom (stdin) and imported secrets.
-        let jwtClient = try serviceKeyCredentials(s.run(["instance", "create", "jwt-client", "--customer", "ACME", "--flow", "orders/*"], printsSecret: true).stdout)
+        let jwtClient = try await serviceKeyCredentials(s.run(["instance", "create", "jwt-client", "--customer", "ACME", "--flow", "orders/*"], printsSecret: true).stdout)
         s.secret("generated secret", jwtClient.secret)
         let opaqueClient = try serviceKeyCredentials(
-            s.run(["instance", "create", "opaque-client", "--customer", "GLOBEX", "--flow", "orders/*", "--token-format", "opaque"], printsSecret: true).stdout)
+            await s.run(["instance", "create", "opaque-client", "--customer", "GLOBEX", "--flow", "orders/*", "--token-format", "opaque"], printsSecret: true).stdout)
         s.secret("opaque instance secret", opaqueClient.secret)
         let custom = "Custom-" + UUID().uuidString + "-" + UUID().uuidString
         s.secret("custom secret", custom)
-        s.run(["instance", "create", "custom-client", "--customer", "ACME", "--secret-stdin"], stdin: custom + "\n", printsSecret: true)
+        await s.run(["instance", "create", "custom-client", "--customer", "ACME", "--secret-stdin"], stdin: custom + "\n", printsSecret: true)
         let imported = "imported-" + UUID().uuidString
         s.secret("imported secret", imported)
         let importFile = cli.directory + "/service-key.json"
         try #"{"oauth": {"clientid": "sb-9!b1|it-rt-cloud!b2", "clientsecret": "\#(imported)", "url": "https://t.example", "tokenurl": "https://t.example/oauth/token"}}"#
             .write(toFile: importFile, atomically: true, encoding: .utf8)
-        s.run(["instance", "import", importFile, "--name", "cloud", "--customer", "INITECH"])
+        await s.run(["instance", "import", importFile, "--name", "cloud", "--customer", "INITECH"])
 
         // Secrets the CLI refuses must not be echoed either.
         let weak = "weakweakweakweak" + String(UUID().uuidString.prefix(4))
         s.secret("weak custom secret", weak)
-        s.run(["instance", "create", "weak", "--customer", "ACME", "--secret-stdin"], stdin: weak + "\n", code: 2)
+        await s.run(["instance", "create", "weak", "--customer", "ACME", "--secret-stdin"], stdin: weak + "\n", code: 2)
         let leaky = "leaky-" + UUID().uuidString
         s.secret("secret in a malformed service key", leaky)
-        s.run(["instance", "import", "-", "--name", "bad", "--customer", "C"], stdin: #"{"oauth": {"clientsecret": "\#(leaky)", "clientid": 5}}"#, code: 2)
+        await s.run(["instance", "import", "-", "--name", "bad", "--customer", "C"], stdin: #"{"oauth": {"clientsecret": "\#(leaky)", "clientid": 5}}"#, code: 2)
         let wrong = "wrong-" + UUID().uuidString
         s.secret("wrong secret", wrong)
-        s.run(["token", "issue", "--client-id", jwtClient.id], stdin: wrong + "\n", code: 1)
+        await s.run(["token", "issue", "--client-id", jwtClient.id], stdin: wrong + "\n", code: 1)
 
         // Tokens from the CLI: verify, tamper, revoke.
-        let cliToken = s.run(["token", "issue", "--client-id", jwtClient.id], stdin: jwtClient.secret + "\n", printsSecret: true).stdout
+        let cliToken = await s.run(["token", "issue", "--client-id", jwtClient.id], stdin: jwtClient.secret + "\n", printsSecret: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let opaqueToken = s.run(["token", "issue", "--client-id", opaqueClient.id], stdin: opaqueClient.secret + "\n", printsSecret: true).stdout
+        let opaqueToken = await s.run(["token", "issue", "--client-id", opaqueClient.id], stdin: opaqueClient.secret + "\n", printsSecret: true).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let tampered = String(cliToken.dropLast()) + (cliToken.last == "A" ? "B" : "A")
         for (label, token) in [("CLI JWT", cliToken), ("CLI opaque token", opaqueToken), ("tampered JWT", tampered)] { addToken(s, label, token) }
-        s.run(["token", "verify", "-", "--flow", "/http/orders/1"], stdin: cliToken + "\n")
-        s.run(["token", "verify", "-"], stdin: tampered + "\n", code: 1)
-        s.run(["token", "revoke", "-"], stdin: opaqueToken + "\n")
-        s.run(["token", "verify", "-"], stdin: opaqueToken + "\n", code: 1)
+        await s.run(["token", "verify", "-", "--flow", "/http/orders/1"], stdin: cliToken + "\n")
+        await s.run(["token", "verify", "-"], stdin: tampered + "\n", code: 1)
+        await s.run(["token", "revoke", "-"], stdin: opaqueToken + "\n")
+        await s.run(["token", "verify", "-"], stdin: opaqueToken + "\n", code: 1)
 
         // The server, logging at debug level, used over real HTTP.
-        let server = try ServeTests.RunningServer(cli: s.cli)
+        let server = try await ServeTests.RunningServer(cli: s.cli)
         let base = server.baseURL
-        let httpToken = try #require(ServeTests.fetchToken(cli, base, id: jwtClient.id, secret: jwtClient.secret).token)
+        let httpToken = try #require(await ServeTests.fetchToken(cli, base, id: jwtClient.id, secret: jwtClient.secret).token)
         addToken(s, "HTTP JWT", httpToken)
-        let form = ServeTests.curl(
+        let form = await ServeTests.curl(
             cli, base + "/oauth/token",
             ["data": "grant_type=client_credentials&client_id=\(opaqueClient.id.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&client_secret=\(opaqueClient.secret)"])
         let httpOpaque = try #require((try parseJSON(form.body) as? [String: Any])?["access_token"] as? String)
         addToken(s, "HTTP opaque token", httpOpaque)
-        #expect(ServeTests.fetchToken(cli, base, id: jwtClient.id, secret: wrong).status == 401)
-        #expect(gateway(cli, base + "/http/orders/1", httpToken) == 200)
-        #expect(gateway(cli, base + "/http/orders/1", httpOpaque) == 200)
-        #expect(gateway(cli, base + "/http/invoices/1", httpToken) == 403)
-        #expect(gateway(cli, base + "/http/orders/1", tampered) == 401)
-        let introspection = ServeTests.curl(cli, base + "/oauth/introspect", ["user": "\(jwtClient.id):\(jwtClient.secret)", "data": "token=\(httpToken)"])
+        #expect(await ServeTests.fetchToken(cli, base, id: jwtClient.id, secret: wrong).status == 401)
+        #expect(await gateway(cli, base + "/http/orders/1", httpToken) == 200)
+        #expect(await gateway(cli, base + "/http/orders/1", httpOpaque) == 200)
+        #expect(await gateway(cli, base + "/http/invoices/1", httpToken) == 403)
+        #expect(await gateway(cli, base + "/http/orders/1", tampered) == 401)
+        let introspection = await ServeTests.curl(cli, base + "/oauth/introspect", ["user": "\(jwtClient.id):\(jwtClient.secret)", "data": "token=\(httpToken)"])
         #expect(introspection.body.contains("\"active\":true"))
-        #expect(ServeTests.curl(cli, base + "/oauth/revoke", ["user": "\(jwtClient.id):\(jwtClient.secret)", "data": "token=\(httpToken)"]).status == 200)
-        #expect(gateway(cli, base + "/http/orders/1", httpToken) == 401)
+        #expect(await ServeTests.curl(cli, base + "/oauth/revoke", ["user": "\(jwtClient.id):\(jwtClient.secret)", "data": "token=\(httpToken)"]).status == 200)
+        #expect(await gateway(cli, base + "/http/orders/1", httpToken) == 401)
 
         // Rotation while serving: the new secret and its token.
-        let rotated = try serviceKeyCredentials(s.run(["credentials", "rotate", "jwt-client", "--grace", "0s"], printsSecret: true).stdout)
+        let rotated = try await serviceKeyCredentials(s.run(["credentials", "rotate", "jwt-client", "--grace", "0s"], printsSecret: true).stdout)
         s.secret("rotated secret", rotated.secret)
-        let rotatedToken = try #require(ServeTests.fetchToken(cli, base, id: rotated.id, secret: rotated.secret).token)
+        let rotatedToken = try #require(await ServeTests.fetchToken(cli, base, id: rotated.id, secret: rotated.secret).token)
         addToken(s, "JWT of the rotated secret", rotatedToken)
-        #expect(gateway(cli, base + "/http/orders/1", rotatedToken) == 200)
+        #expect(await gateway(cli, base + "/http/orders/1", rotatedToken) == 200)
 
         // Exports, a crypto-shredding delete, and a switch to a key file.
-        s.run(["audit", "export", "--format", "jsonl", "--output", cli.directory + "/audit.jsonl"])
-        s.run(["audit", "export", "--format", "csv", "--output", cli.directory + "/audit.csv"])
-        s.run(["audit", "list", "--json"])
-        s.run(["instance", "list", "--json"])
-        s.run(["instance", "show", "jwt-client", "--json"])
-        s.run(["keys", "jwks"])
-        s.run(["instance", "delete", "custom-client"])
-        s.run(["keys", "change-passphrase", "--new-key-file", cli.keyPath, "--generate-key"])
+        await s.run(["audit", "export", "--format", "jsonl", "--output", cli.directory + "/audit.jsonl"])
+        await s.run(["audit", "export", "--format", "csv", "--output", cli.directory + "/audit.csv"])
+        await s.run(["audit", "list", "--json"])
+        await s.run(["instance", "list", "--json"])
+        await s.run(["instance", "show", "jwt-client", "--json"])
+        await s.run(["keys", "jwks"])
+        await s.run(["instance", "delete", "custom-client"])
+        await s.run(["keys", "change-passphrase", "--new-key-file", cli.keyPath, "--generate-key"])
         let keyBytes = try Data(contentsOf: URL(fileURLWithPath: cli.keyPath))
         s.needles += [
             ("key file bytes", Array(keyBytes)), ("key file hex", Array(keyBytes.map { String(format: "%02x", $0) }.joined().utf8)),
@@ -131,10 +131,10 @@ struct SecretHygieneTests {
             try s.file("vault\(suffix) while serving", cli.vaultPath + suffix)
             #expect(try mode(cli.vaultPath + suffix) == 0o600, "vault\(suffix)")
         }
-        #expect(server.stop() == 0)
+        #expect(await server.stop() == 0)
         s.cli.environment["PIRVAULT_PASSPHRASE"] = nil
         s.cli.environment["PIRVAULT_KEY_FILE"] = cli.keyPath
-        s.run(["audit", "verify"])
+        await s.run(["audit", "verify"])
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: cli.vaultPath + suffix) {
             try s.file("vault\(suffix) after stopping", cli.vaultPath + suffix)
         }
@@ -164,8 +164,8 @@ struct SecretHygieneTests {
         if parts.count == 3 { s.secret(label + " signature", String(parts[2])) }
     }
 
-    func gateway(_ cli: CLI, _ url: String, _ token: String) -> Int {
-        ServeTests.curl(cli, url, headers: ["Authorization: Bearer \(token)"]).status
+    func gateway(_ cli: CLI, _ url: String, _ token: String) async -> Int {
+        await ServeTests.curl(cli, url, headers: ["Authorization: Bearer \(token)"]).status
     }
 
     func mode(_ path: String) throws -> Int {

@@ -16,25 +16,25 @@ struct CopySource {
     /// Two customers, two instances (one rotated), issued, revoked and
     /// opaque tokens, a rotated signing key and vault key, pruned audit
     /// bodies and several checkpoints.
-    static func populated() throws -> CopySource {
-        var cli = try CLI.withVault()
+    static func populated() async throws -> CopySource {
+        var cli = try await CLI.withVault()
         cli.environment["PIRVAULT_CHECKPOINT_EVERY"] = "3"
-        let first = try serviceKeyCredentials(cli.run("instance", "create", "acme-dev", "--customer", "ACME").stdout)
+        let first = try await serviceKeyCredentials(cli.run("instance", "create", "acme-dev", "--customer", "ACME").stdout)
         let opaque = try serviceKeyCredentials(
-            cli.run("instance", "create", "beta-prod", "--customer", "Beta", "--token-format", "opaque").stdout)
-        let revoked = try issue(cli, first)
-        #expect(cli.run("token", "revoke", revoked).code == 0)
-        #expect(cli.run("audit", "prune", "--before", "2999-01-01T00:00:00Z").code == 0)
-        let rotated = try serviceKeyCredentials(cli.run("credentials", "rotate", "acme-dev").stdout)
-        #expect(cli.run("keys", "rotate-signing").code == 0)
-        #expect(cli.run("keys", "rotate-vault-key").code == 0)  // a vault_key_links row and epoch 2
+            await cli.run("instance", "create", "beta-prod", "--customer", "Beta", "--token-format", "opaque").stdout)
+        let revoked = try await issue(cli, first)
+        #expect(await cli.run("token", "revoke", revoked).code == 0)
+        #expect(await cli.run("audit", "prune", "--before", "2999-01-01T00:00:00Z").code == 0)
+        let rotated = try await serviceKeyCredentials(cli.run("credentials", "rotate", "acme-dev").stdout)
+        #expect(await cli.run("keys", "rotate-signing").code == 0)
+        #expect(await cli.run("keys", "rotate-vault-key").code == 0)  // a vault_key_links row and epoch 2
         return CopySource(
-            cli: cli, rotated: rotated, opaque: opaque, jwt: try issue(cli, rotated),
-            opaqueToken: try issue(cli, opaque))
+            cli: cli, rotated: rotated, opaque: opaque, jwt: try await issue(cli, rotated),
+            opaqueToken: try await issue(cli, opaque))
     }
 
-    static func issue(_ cli: CLI, _ client: (id: String, secret: String)) throws -> String {
-        let issued = cli.run("token", "issue", "--client-id", client.id, stdin: client.secret)
+    static func issue(_ cli: CLI, _ client: (id: String, secret: String)) async throws -> String {
+        let issued = await cli.run("token", "issue", "--client-id", client.id, stdin: client.secret)
         guard issued.code == 0 else { throw CLI.CLIError("token issue failed: \(issued.stderr)") }
         return issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -42,8 +42,8 @@ struct CopySource {
     /// Adds a credential row whose instance does not exist (the sqlite3
     /// shell leaves foreign keys unchecked): copying it fails on the target
     /// after customers and instances went in.
-    func orphanCredential() throws {
-        let inserted = cli.runExecutable(
+    func orphanCredential() async throws {
+        let inserted = await cli.runExecutable(
             "/usr/bin/sqlite3",
             [
                 cli.vaultPath,
@@ -53,7 +53,7 @@ struct CopySource {
     }
 
     /// `vault copy --to target` from `from` (this vault, or one copied from it).
-    func copy(from: CLI, to target: String) -> CLI.Result { from.run("vault", "copy", "--to", target) }
+    func copy(from: CLI, to target: String) async -> CLI.Result { await from.run("vault", "copy", "--to", target) }
 
     /// The same CLI pointed at another vault location (same key file and environment).
     func at(_ location: String, environment extra: [String: String] = [:]) -> CLI {
@@ -74,8 +74,8 @@ struct VaultFace: Equatable {
     let auditList: String
     let instances: String
 
-    init(_ cli: CLI) throws {
-        let info = cli.run("vault", "info", "--json")
+    init(_ cli: CLI) async throws {
+        let info = await cli.run("vault", "info", "--json")
         guard info.code == 0, let object = try parseJSON(info.stdout) as? [String: Any],
             let checkpoint = object["checkpoint"] as? [String: Any]
         else { throw CLI.CLIError("vault info failed: \(info.stderr)") }
@@ -86,25 +86,25 @@ struct VaultFace: Equatable {
             "tree_size": "\(checkpoint["tree_size"] ?? "")", "root_hash": checkpoint["root_hash"] as? String ?? "",
             "created_at": checkpoint["created_at"] as? String ?? "",
         ]
-        publicKey = cli.run("audit", "public-key").stdout
-        auditList = cli.run("audit", "list", "--json").stdout
-        instances = cli.run("instance", "list", "--json").stdout
+        publicKey = await cli.run("audit", "public-key").stdout
+        auditList = await cli.run("audit", "list", "--json").stdout
+        instances = await cli.run("instance", "list", "--json").stdout
     }
 }
 
 extension CopySource {
     /// The copy at `copy` is this vault: same face, a verifying log, and
     /// every old secret and token still working there.
-    func expectSameVault(source: CLI, copy: CLI) throws {
-        let original = try VaultFace(source)
-        let copied = try VaultFace(copy)
+    func expectSameVault(source: CLI, copy: CLI) async throws {
+        let original = try await VaultFace(source)
+        let copied = try await VaultFace(copy)
         #expect(copied == original)
         #expect(original.auditList.contains("\"vault.copy\""))
-        #expect(copy.run("audit", "verify").code == 0)
-        let verified = copy.run("token", "verify", jwt)
+        #expect(await copy.run("audit", "verify").code == 0)
+        let verified = await copy.run("token", "verify", jwt)
         #expect(verified.code == 0, "\(verified.stderr)")
-        #expect(copy.run("token", "verify", opaqueToken).code == 0)
-        #expect(copy.run("token", "issue", "--client-id", rotated.id, stdin: rotated.secret).code == 0)
-        #expect(copy.run("token", "issue", "--client-id", opaque.id, stdin: opaque.secret).code == 0)
+        #expect(await copy.run("token", "verify", opaqueToken).code == 0)
+        #expect(await copy.run("token", "issue", "--client-id", rotated.id, stdin: rotated.secret).code == 0)
+        #expect(await copy.run("token", "issue", "--client-id", opaque.id, stdin: opaque.secret).code == 0)
     }
 }

@@ -2,27 +2,27 @@ import Foundation
 import Testing
 
 /// `vault copy` between SQLite files, through the built binary.
-struct VaultCopyTests {
-    @Test func aCopiedFileIsTheSameVaultAndItsSecretsAndTokensStillWork() throws {
-        let source = try CopySource.populated()
+@Suite(.boundedParallelism) struct VaultCopyTests {
+    @Test func aCopiedFileIsTheSameVaultAndItsSecretsAndTokensStillWork() async throws {
+        let source = try await CopySource.populated()
         defer { source.cli.removeDirectory() }
         let target = source.cli.directory + "/copy.db"
-        let copied = source.copy(from: source.cli, to: target)
+        let copied = await source.copy(from: source.cli, to: target)
         #expect(copied.code == 0, "\(copied.stderr)")
-        let face = try VaultFace(source.cli)
+        let face = try await VaultFace(source.cli)
         #expect(
             copied.stdout
                 == "copied vault \(face.vaultID) to \(target): 2 instances, \(face.auditEvents) audit events, root \(face.checkpoint["root_hash"]!); verified\n"
         )
-        try source.expectSameVault(source: source.cli, copy: source.at(target))
+        try await source.expectSameVault(source: source.cli, copy: source.at(target))
     }
 
-    @Test func anExistingTargetFileIsRefusedAndLeftAsItWas() throws {
-        let source = try CopySource.populated()
+    @Test func anExistingTargetFileIsRefusedAndLeftAsItWas() async throws {
+        let source = try await CopySource.populated()
         defer { source.cli.removeDirectory() }
         let occupied = source.cli.directory + "/occupied.db"
         try Data("not yours".utf8).write(to: URL(fileURLWithPath: occupied))
-        let refused = source.copy(from: source.cli, to: occupied)
+        let refused = await source.copy(from: source.cli, to: occupied)
         #expect(refused.code == 1)
         #expect(refused.stdout.isEmpty)
         #expect(refused.stderr.hasPrefix("pirvault: a file already exists at \(occupied)"))
@@ -30,48 +30,48 @@ struct VaultCopyTests {
         #expect(FileManager.default.contents(atPath: occupied) == Data("not yours".utf8))
 
         // A target that holds a vault already (this one) is refused the same way.
-        let itself = source.copy(from: source.cli, to: source.cli.vaultPath)
+        let itself = await source.copy(from: source.cli, to: source.cli.vaultPath)
         #expect(itself.code == 1)
         #expect(itself.stderr.split(separator: "\n").count == 1)
-        #expect(source.cli.run("audit", "verify").code == 0)
+        #expect(await source.cli.run("audit", "verify").code == 0)
     }
 
-    @Test func aCopyThatFailsPartWayLeavesNoFileAndIsAudited() throws {
-        let source = try CopySource.populated()
+    @Test func aCopyThatFailsPartWayLeavesNoFileAndIsAudited() async throws {
+        let source = try await CopySource.populated()
         defer { source.cli.removeDirectory() }
-        try source.orphanCredential()
+        try await source.orphanCredential()
         let target = source.cli.directory + "/copy.db"
-        let failed = source.copy(from: source.cli, to: target)
+        let failed = await source.copy(from: source.cli, to: target)
         #expect(failed.code == 1)
         #expect(failed.stderr.split(separator: "\n").count == 1)
         for suffix in ["", "-wal", "-shm"] { #expect(!FileManager.default.fileExists(atPath: target + suffix)) }
         let events = try #require(
-            try parseJSON(source.cli.run("audit", "list", "--json", "--event", "vault.copy").stdout) as? [[String: Any]]
+            try await parseJSON(source.cli.run("audit", "list", "--json", "--event", "vault.copy").stdout) as? [[String: Any]]
         )
         #expect(events.map { $0["outcome"] as? String } == ["error", "allowed"])
     }
 
-    @Test func aPasswordInTheTargetURLIsAUsageErrorAndNeverEchoed() throws {
-        let source = try CopySource.populated()
+    @Test func aPasswordInTheTargetURLIsAUsageErrorAndNeverEchoed() async throws {
+        let source = try await CopySource.populated()
         defer { source.cli.removeDirectory() }
-        let refused = source.copy(from: source.cli, to: "postgres://vault:Hunter2Secret@127.0.0.1:1/vault")
+        let refused = await source.copy(from: source.cli, to: "postgres://vault:Hunter2Secret@127.0.0.1:1/vault")
         #expect(refused.code == 2)
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(!refused.stderr.contains("Hunter2Secret"))
-        #expect(!source.cli.run("audit", "list", "--json").stdout.contains("Hunter2Secret"))
+        #expect(await !source.cli.run("audit", "list", "--json").stdout.contains("Hunter2Secret"))
     }
 }
 
 /// `vault info` of a file vault and of its copy.
-struct VaultInfoTests {
-    @Test func infoNamesBackendLocationIdentityAndLogOfBothVaults() throws {
-        let source = try CopySource.populated()
+@Suite(.boundedParallelism) struct VaultInfoTests {
+    @Test func infoNamesBackendLocationIdentityAndLogOfBothVaults() async throws {
+        let source = try await CopySource.populated()
         defer { source.cli.removeDirectory() }
         let target = source.cli.directory + "/copy.db"
-        #expect(source.copy(from: source.cli, to: target).code == 0)
+        #expect(await source.copy(from: source.cli, to: target).code == 0)
         var infos: [[String: Any]] = []
         for (cli, location) in [(source.cli, source.cli.vaultPath), (source.at(target), target)] {
-            let info = cli.run("vault", "info", "--json")
+            let info = await cli.run("vault", "info", "--json")
             #expect(info.code == 0, "\(info.stderr)")
             let object = try #require(try parseJSON(info.stdout) as? [String: Any])
             #expect(
@@ -93,7 +93,7 @@ struct VaultInfoTests {
         #expect(infos[0]["audit_events"] as? Int == infos[1]["audit_events"] as? Int)
         #expect(infos[0]["schema_version"] as? Int == infos[1]["schema_version"] as? Int)
 
-        let text = source.cli.run("vault", "info")
+        let text = await source.cli.run("vault", "info")
         #expect(text.code == 0)
         let lines = text.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("FIELD") == true)

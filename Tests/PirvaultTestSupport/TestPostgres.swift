@@ -37,7 +37,24 @@ public final class TestPostgres: Sendable {
     }()
 
     /// Creates a cluster (`initdb`) and starts its server (`pg_ctl start`).
-    public init() throws {
+    public convenience init() throws {
+        self.init(try Self.createAndStart())
+    }
+
+    private init(_ started: Started) {
+        cluster = started.cluster
+        port = started.port
+        superuserPassword = started.superuserPassword
+    }
+
+    /// A cluster whose server is running, before it becomes a ``TestPostgres``.
+    private struct Started: Sendable {
+        let cluster: PostgresCluster
+        let port: Int
+        let superuserPassword: String
+    }
+
+    private static func createAndStart() throws -> Started {
         let cluster = try PostgresCluster()
         do {
             let password = Self.randomPassword()
@@ -53,9 +70,8 @@ public final class TestPostgres: Sendable {
                     "--no-sync",
                 ], redacting: [password])
             try? FileManager.default.removeItem(atPath: passwordFile)
-            port = try Self.startOnFreePort(cluster, redacting: [password])
-            superuserPassword = password
-            self.cluster = cluster
+            let port = try Self.startOnFreePort(cluster, redacting: [password])
+            return Started(cluster: cluster, port: port, superuserPassword: password)
         } catch {
             cluster.remove()
             throw error
@@ -182,5 +198,56 @@ public final class TestPostgres: Sendable {
 
     private static func randomPassword() -> String {
         (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+// MARK: Async forms
+
+/// The same operations for async tests. Each runs its synchronous form, and
+/// so its `initdb`, `pg_ctl` or `psql` and the `waitpid` for it, on a
+/// dedicated thread (``onDedicatedThread(_:)``), so that no thread of the
+/// cooperative pool blocks while PostgreSQL works. In async code these
+/// overloads are the ones chosen; write `await`.
+extension TestPostgres {
+    /// ``shared`` for async code: the same server, started on first use.
+    public static func shared() async throws -> TestPostgres {
+        try await onDedicatedThread { try TestPostgres.shared }
+    }
+
+    /// Creates a cluster (`initdb`) and starts its server (`pg_ctl start`).
+    public convenience init() async throws {
+        self.init(try await onDedicatedThread { try Self.createAndStart() })
+    }
+
+    /// Creates a database with a unique name that begins with `name` and returns that name.
+    public func createDatabase(_ name: String, owner: String? = nil) async throws -> String {
+        try await onDedicatedThread { try self.createDatabase(name, owner: owner) }
+    }
+
+    /// Creates a role that can log in with `password`.
+    public func createRole(_ name: String, password: String) async throws {
+        try await onDedicatedThread { try self.createRole(name, password: password) }
+    }
+
+    /// Runs `sql` with `psql -At` over TCP and returns what it printed, without the final newline.
+    public func psql(_ sql: String, database: String, user: String = "postgres", password: String? = nil)
+        async throws -> String
+    {
+        try await onDedicatedThread { try self.psql(sql, database: database, user: user, password: password) }
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`), as in an outage; ``start()`` brings it back.
+    public func stop() async throws {
+        try await onDedicatedThread { try self.stop() }
+    }
+
+    /// Starts the stopped server again, on the same port and data.
+    public func start() async throws {
+        try await onDedicatedThread { try self.start() }
+    }
+
+    /// Stops the server and removes its folder. Safe to call more than once.
+    public func shutdown() async {
+        await onDedicatedThread { self.shutdown() }
     }
 }
