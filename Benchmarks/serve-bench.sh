@@ -3,7 +3,8 @@
 # release pirvault and the peer OAuth servers of a peers folder, drive each with wrk
 # (10 s, 2 threads, 32 connections, loopback only), and print a table:
 # pirvault /oauth/token, /healthz, the gateway with a valid token, and each
-# peer's token endpoint, with the ratios BENCHMARKS.md sets goals for.
+# peer's token endpoint, with the ratios BENCHMARKS.md sets goals for, and
+# the token endpoint over TLS 1.3 against plain HTTP (tls-bench.sh).
 # Usage: PEERS_DIR=DIR Benchmarks/serve-bench.sh [PEER ...]   (default peers: authlib glewlwyd)
 # DIR holds bench-token.sh and <peer>-start.sh / <peer>-stop.sh for each peer
 # (the start-script contract that Benchmarks/pirvault-start.sh follows).
@@ -65,4 +66,7 @@ if peer: print(f"tokens vs fastest peer: {tok / peer:.1f}x (goal >= 8x: {goal(to
 print(f"gateway vs own /healthz: {gw / health:.2f}x (goal >= 0.60x: {goal(gw / health >= 0.60)}); p99 {sys.argv[6]} (goal <= 10 ms)")
 PY
 echo "gateway calls audited: $events; $verify"
+# The token endpoint over TLS 1.3 against plain HTTP (Benchmarks/tls-bench.sh: its own vault and ports).
+ROUNDS="${TLS_ROUNDS:-2}" bash "$HERE/tls-bench.sh" > "$OUT/tls.txt"
+tail -4 "$OUT/tls.txt" | head -3
 echo "raw wrk output: $OUT"

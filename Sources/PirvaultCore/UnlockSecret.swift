@@ -30,24 +30,20 @@ public enum KeyFile {
         return key
     }
 
-    /// Reads a key file, refusing one that others can read (like ssh does) or
-    /// that is not exactly 32 bytes.
+    /// Reads a key file, refusing one that others can read or write
+    /// (`SecretFile`'s rule, as for every secret file) or that is not
+    /// exactly 32 bytes.
     public static func read(at path: String) throws -> SecretBytes {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw VaultError.invalidInput("cannot open key file \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        let size: Int
+        do {
+            (fd, size) = try SecretFile.open(path, what: "key file")
+        } catch {
+            throw VaultError.invalidInput(error.description)
         }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw VaultError.invalidInput("key file \(path) is not a regular file")
-        }
-        guard info.st_mode & 0o077 == 0 else {
-            throw VaultError.invalidInput(
-                "key file \(path) is accessible by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run 'chmod 600 \(path)'")
-        }
-        guard info.st_size == length else {
-            throw VaultError.invalidInput("key file \(path) must hold exactly \(length) bytes (it holds \(info.st_size)); create one with 'pirvault init --key-file F --generate-key'")
+        guard size == length else {
+            throw VaultError.invalidInput("key file \(path) must hold exactly \(length) bytes (it holds \(size)); create one with 'pirvault init --key-file F --generate-key'")
         }
         return try SecretBytes(count: length) { buffer in
             guard Foundation.read(fd, buffer.baseAddress, length) == length else {

@@ -48,14 +48,19 @@ public final class PirvaultServer: Sendable {
     /// The Hummingbird application serving every route of docs/http-api.md.
     /// The audit committer runs as one of its services: it starts with the
     /// application and, on graceful shutdown, flushes after the HTTP server
-    /// has stopped.
+    /// has stopped. `ServerTransport` picks plain HTTP or TLS and adds the
+    /// connection limits (and, with TLS, the SIGHUP certificate reloader).
     public func makeApplication(
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let transport = ServerTransport(configuration: configuration, logger: logger)
+        return Application(
             router: router(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pirvault"),
-            services: [decisions.committer],
+            server: transport.server,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "pirvault",
+                availableConnectionsDelegate: transport.acceptLimit),
+            services: [decisions.committer] + transport.services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -21,6 +21,11 @@ public struct ServerConfiguration: Sendable {
     public var vaultTimeout: Duration = .seconds(3)
     /// Where allowed gateway calls go; without one the gateway answers a JSON receipt.
     public var upstream: UpstreamConfiguration?
+    /// The certificate and key HTTPS is served with (checked, from
+    /// `TLSCredential.load`); nil serves plain HTTP.
+    public var tls: TLSCredential?
+    /// Idle and header-read timeouts, and the cap on open connections.
+    public var connections = ConnectionLimits()
 
     public init(issuer: String) { self.issuer = issuer }
 }

@@ -28,7 +28,7 @@ enum Input {
         return nil
     }
 
-    /// The first line of a file (a passphrase file).
+    /// The first line of a file that holds no secret (a public key file).
     static func firstLine(ofFile path: String, what: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw VaultError.invalidInput("cannot read \(what) \(path)")
@@ -39,6 +39,26 @@ enum Input {
         let bytes = Array(data)
         let firstLine = bytes.split(separator: 0x0A, maxSplits: 1, omittingEmptySubsequences: false).first ?? []
         return try text(stripping: Array(firstLine), what: what)
+    }
+
+    /// The first line of a file that holds a secret (a passphrase file),
+    /// refused like a key file when other users can read or write it
+    /// (`SecretFile`, the one check for every secret file).
+    static func firstLine(ofSecretFile path: String, what: String) throws -> String {
+        let contents = try usageError { try SecretFile.read(path, what: what, limit: 4096) }
+        return try contents.withUnsafeBytes { bytes in
+            let end = bytes.firstIndex(of: 0x0A) ?? bytes.endIndex
+            return try text(stripping: Array(bytes[..<end]), what: what)
+        }
+    }
+
+    /// A refused secret file as a usage error (exit 2), as a refused key file is.
+    private static func usageError<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SecretFileError {
+            throw VaultError.invalidInput(error.description)
+        }
     }
 
     private static func text(stripping bytes: [UInt8], what: String) throws -> String {

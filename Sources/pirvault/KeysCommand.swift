@@ -82,7 +82,7 @@ struct KeysChangePassphrase: ParsableCommand {
         if let path = newKeyFile {
             unlock = .keyFile(generateKey ? try KeyFile.generate(at: path) : try KeyFile.read(at: path))
         } else if let path = newPassphraseFile {
-            unlock = .passphrase(try Input.firstLine(ofFile: path, what: "new passphrase file"))
+            unlock = .passphrase(try Input.firstLine(ofSecretFile: path, what: "new passphrase file"))
         } else {
             let first = try Input.promptPassphrase("New passphrase: ")
             guard try Input.promptPassphrase("Repeat the new passphrase: ") == first else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PirvaultCore
+import PirvaultServer
 import PirvaultStore
 
 /// The root command only lists subcommands; each lives in its own file.
@@ -53,6 +54,8 @@ enum Main {
         case let error as StoreError:
             Output.fail(error.description, code: 1)
         case let error as OutputFileError:
+            Output.fail(error.description, code: 1)
+        case let error as TLSCredentialError:
             Output.fail(error.description, code: 1)
         case let error as ExitCode:
             Foundation.exit(error.rawValue)

@@ -14,11 +14,17 @@ enum ServerAddress {
         option ?? environment["PIRVAULT_LISTEN"] ?? defaultListen
     }
 
-    /// `--issuer`, else `PIRVAULT_ISSUER`, else http://<listen>; never with a trailing slash.
-    static func issuer(_ option: String?, listen: String) -> String {
-        let url = explicitIssuer(option) ?? "http://\(listen)"
+    /// `--issuer`, else `PIRVAULT_ISSUER`, else http://<listen> (https://
+    /// when `tls`); never with a trailing slash.
+    static func issuer(_ option: String?, listen: String, tls: Bool) -> String {
+        let url = explicitIssuer(option) ?? "\(tls ? "https" : "http")://\(listen)"
         return url.hasSuffix("/") ? String(url.dropLast()) : url
     }
+
+    /// Whether `serve` started with this environment serves TLS: the token
+    /// commands' guess for the issuer's scheme (`serve --tls-cert` alone
+    /// cannot be seen from here).
+    static var tlsFromEnvironment: Bool { environment["PIRVAULT_TLS_CERT"] != nil }
 
     /// `--issuer`, else `PIRVAULT_ISSUER`, else nil.
     static func explicitIssuer(_ option: String?) -> String? {

@@ -12,11 +12,11 @@ struct TokenCommand: ParsableCommand {
 struct IssuerOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Public base URL of the token issuer, as 'serve' names it (env PIRVAULT_ISSUER; default http://<listen address>, from PIRVAULT_LISTEN or \(ServerAddress.defaultListen)).",
+            "Public base URL of the token issuer, as 'serve' names it (env PIRVAULT_ISSUER; default http://<listen address>, from PIRVAULT_LISTEN or \(ServerAddress.defaultListen); https:// when PIRVAULT_TLS_CERT is set).",
             valueName: "url"))
     var issuer: String?
 
-    var value: String { ServerAddress.issuer(issuer, listen: ServerAddress.listen(nil)) }
+    var value: String { ServerAddress.issuer(issuer, listen: ServerAddress.listen(nil), tls: ServerAddress.tlsFromEnvironment) }
 }
 
 /// A token from the argument, or from stdin when it is "-" or absent.

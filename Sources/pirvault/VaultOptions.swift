@@ -40,7 +40,7 @@ struct VaultOptions: ParsableArguments {
     func unlockSecret(confirmNew: Bool = false) throws -> UnlockSecret {
         if let path = keyFilePath { return .keyFile(try KeyFile.read(at: path)) }
         if let path = passphraseFile {
-            return .passphrase(try Input.firstLine(ofFile: path, what: "passphrase file"))
+            return .passphrase(try Input.firstLine(ofSecretFile: path, what: "passphrase file"))
         }
         if let passphrase = environment["PIRVAULT_PASSPHRASE"] { return .passphrase(passphrase) }
         let passphrase = try Input.promptPassphrase("Passphrase for \(vaultPath): ")

@@ -82,6 +82,7 @@ import Testing
         var cli = CLI()
         let passphraseFile = cli.directory + "/pass"
         try "a long enough passphrase\n".write(toFile: passphraseFile, atomically: true, encoding: .utf8)
+        chmod(passphraseFile, 0o600)  // a passphrase file others can read is refused, like a key file
         #expect(await cli.run("init", "--passphrase-file", passphraseFile).code == 0)
         #expect(await cli.run("instance", "create", "a", "--customer", "C", "--passphrase-file", passphraseFile).code == 0)
         cli.environment["PIRVAULT_PASSPHRASE"] = "a long enough passphrase"

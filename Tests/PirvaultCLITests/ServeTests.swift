@@ -9,38 +9,82 @@ import Testing
         .appendingPathComponent("interop").path
 
     /// A running server on a free loopback port; stopped with SIGTERM by `stop()`.
+    /// `pirvault serve` as a test runs it: on a free loopback port unless
+    /// told otherwise, plain or TLS; its base URL comes from the "listening
+    /// on" line. SIGKILLed on deinit if still running.
     final class RunningServer {
         let process: ChildProcess
         let baseURL: String
         let output: String
+        let errors: String
+        /// Where this run's output starts in the (appended-to) log files.
+        private let errorsStart: Int
 
         /// `port` nil: a free one; `listenFlag` false: no `--listen`, so the
         /// environment's PIRVAULT_LISTEN decides. The server's stdout and
         /// stderr go to `serve.out` and `serve.err` in the CLI's folder
         /// (appended to, so a restarted server's logs follow the previous one's).
-        init(cli: CLI, port: Int? = nil, listenFlag: Bool = true, extraArguments: [String] = []) async throws {
+        /// `openFiles`: the soft and hard open-file limit it starts under
+        /// (`ulimit -n` in a shell that then execs it).
+        init(
+            cli: CLI, port: Int? = nil, listenFlag: Bool = true, extraArguments: [String] = [], openFiles: Int? = nil
+        ) async throws {
             let output = cli.directory + "/serve.out"
-            self.output = output
             let errors = cli.directory + "/serve.err"
+            (self.output, self.errors) = (output, errors)
             for path in [output, errors] where !FileManager.default.fileExists(atPath: path) {
                 FileManager.default.createFile(atPath: path, contents: nil)
             }
-            let start = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+            func size(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+            let start = size(output)
+            errorsStart = size(errors)
             let listen = listenFlag ? ["--listen", "127.0.0.1:\(try port ?? LoopbackPort.free())"] : []
-            process = try ChildProcess(
-                CLI.executable.path, ["serve"] + listen + extraArguments, environment: cli.environment, stdout: output,
-                stderr: errors, appendingOutput: true)
+            let serve = ["serve"] + listen + extraArguments
+            let child =
+                if let openFiles {
+                    try ChildProcess(
+                        "/bin/sh", ["-c", "ulimit -n \(openFiles) && exec \"$0\" \"$@\"", CLI.executable.path] + serve,
+                        environment: cli.environment, stdout: output, stderr: errors, appendingOutput: true)
+                } else {
+                    try ChildProcess(
+                        CLI.executable.path, serve, environment: cli.environment, stdout: output, stderr: errors,
+                        appendingOutput: true)
+                }
+            process = child
             var url: String? = nil
             _ = try await poll(every: .milliseconds(50), for: .seconds(20)) {
                 let text = (try? String(contentsOfFile: output, encoding: .utf8))?.dropFirst(start) ?? ""
-                guard let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else {
-                    return false
+                guard let range = text.range(of: #"https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else {
+                    return !child.isRunning
                 }
                 url = String(text[range])
                 return true
             }
-            guard let url else { throw CLI.CLIError("pirvault serve did not start") }
+            guard let url else {
+                child.signal(SIGKILL)
+                let log = (try? String(contentsOfFile: errors, encoding: .utf8))?.dropFirst(errorsStart) ?? ""
+                throw CLI.CLIError("pirvault serve did not start: \(log)")
+            }
             baseURL = url
+        }
+
+        /// The port from `baseURL`.
+        var port: Int { Int(baseURL.split(separator: ":").last ?? "") ?? 0 }
+
+        /// Everything this run wrote to stderr so far.
+        var log: String { String((try? String(contentsOfFile: errors, encoding: .utf8))?.dropFirst(errorsStart) ?? "") }
+
+        /// Waits until stderr holds `text` (at most `seconds`).
+        func waitForLog(_ text: String, seconds: Int = 10) async throws -> Bool {
+            try await poll(every: .milliseconds(50), for: .seconds(seconds)) { log.contains(text) }
+        }
+
+        /// SIGHUP: take up a renewed certificate.
+        func hangUp() { process.signal(SIGHUP) }
+
+        /// How many descriptors the server has open now (from /proc).
+        var openDescriptors: Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd").count) ?? -1
         }
 
         /// SIGKILL: no handler runs, nothing is flushed; a crash or power cut
