@@ -164,19 +164,21 @@ enum JWT {
 
     /// `base64url(header) . base64url(payload) . base64url(signature)`, built
     /// in one buffer; the key signs that buffer in place (RSA and P-256 hash
-    /// it there, without a copy). The header's `alg` is the key's.
+    /// it there, without a copy). The header's `alg` is the key's. Every part
+    /// is public, so it is encoded by the table-driven `PublicBase64`:
+    /// libsodium's constant-time codec cost ES256 a third of its issue rate.
     static func sign(_ claims: TokenClaims, kid: String, jku: String, key: TokenSigningKey) -> String {
         var token: [UInt8] = []
         // An RS256 signature is 342 base64url characters (RSA 2048), 683 for RSA 4096.
         token.reserveCapacity(1400)
         header(alg: key.algorithm, kid: kid, jku: jku).canonicalBytes().withUnsafeBytes {
-            Base64.append($0, .urlSafeNoPadding, to: &token)
+            PublicBase64.append($0, .urlSafeNoPadding, to: &token)
         }
         token.append(UInt8(ascii: "."))
-        claims.canonicalPayload().withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
+        claims.canonicalPayload().withUnsafeBytes { PublicBase64.append($0, .urlSafeNoPadding, to: &token) }
         let signature = token.withUnsafeBytes { key.signature(for: $0) }
         token.append(UInt8(ascii: "."))
-        signature.withUnsafeBytes { Base64.append($0, .urlSafeNoPadding, to: &token) }
+        signature.withUnsafeBytes { PublicBase64.append($0, .urlSafeNoPadding, to: &token) }
         return String(decoding: token, as: UTF8.self)
     }
 

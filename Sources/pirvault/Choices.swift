@@ -29,3 +29,15 @@ extension CompletionKind {
     /// Every role some plan offers; which of them an instance may hold depends on its plan.
     static var roles: CompletionKind { .list(Plan.allCases.flatMap(\.knownRoles)) }
 }
+
+extension Tenant {
+    /// The subdomain check for a command's `validate()`: argument-parser reports
+    /// only a `ValidationError` as a usage error (exit 2).
+    static func validateArgument(subdomain: String) throws {
+        do {
+            try validate(subdomain: subdomain)
+        } catch let error as VaultError {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -28,7 +28,7 @@ struct Init: ParsableCommand {
         if generateKey && vault.keyFile == nil {
             throw ValidationError("--generate-key needs --key-file F to say where to write the key")
         }
-        if let subdomain { try Tenant.validate(subdomain: subdomain) }
+        if let subdomain { try Tenant.validateArgument(subdomain: subdomain) }
     }
 
     func run() throws {

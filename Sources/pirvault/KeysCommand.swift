@@ -13,7 +13,8 @@ struct KeysJWKS: ParsableCommand {
         commandName: "jwks",
         abstract: "Print the published signing keys as a JWKS, each with its state: active, next (staged) or retiring.",
         discussion: """
-            The keys are those /token_keys serves, each entry as XSUAA writes it (with 'value', the PEM); this             command adds 'state', 'signs_from', 'signs_until' and 'published_until' to each, which JWK readers ignore.
+            The keys are those /token_keys serves, each entry as XSUAA writes it (with 'value', the PEM); this \
+            command adds 'state', 'signs_from', 'signs_until' and 'published_until' to each, which JWK readers ignore.
             """)
 
     @OptionGroup var vault: VaultOptions
@@ -29,7 +30,11 @@ struct KeysRotateSigning: ParsableCommand {
         commandName: "rotate-signing",
         abstract: "Stage a new signing key: published at once, signing after --publish-ahead, when the active key retires.",
         discussion: """
-            SAP's token libraries cache the key set for up to 30 minutes, and SAP's Java library does not fetch it             again for an unknown key: a key published ahead is in every verifier's cache before its first token.             Every node switches at the same moment. The retiring key stays published until its last token expires.             --publish-ahead 0s switches at once (an emergency): cached verifiers refuse new tokens until they fetch             the keys again.
+            SAP's token libraries cache the key set for up to 30 minutes, and SAP's Java library does not fetch it \
+            again for an unknown key: a key published ahead is in every verifier's cache before its first token. \
+            Every node switches at the same moment. The retiring key stays published until its last token expires. \
+            --publish-ahead 0s switches at once (an emergency): cached verifiers refuse new tokens until they fetch \
+            the keys again.
             """)
 
     @OptionGroup var vault: VaultOptions

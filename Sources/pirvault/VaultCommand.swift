@@ -65,7 +65,12 @@ struct VaultBindingCommand: ParsableCommand {
     @Flag(help: "Print the binding as JSON (the default prints a table).") var json = false
 
     func run() throws {
-        let binding = try vault.openVault().binding(plan: plan, issuer: issuer.value)
+        let issuerURL = issuer.value
+        let binding = try vault.openVault().binding(plan: plan, issuer: issuerURL)
+        if issuerURL.lowercased().hasPrefix("http://") {
+            Output.warn(
+                "SAP's libraries fetch /token_keys over https only: serve with --tls-cert (or behind an https proxy) and give --issuer https://…")
+        }
         if json {
             Output.json(binding.jsonObject)
             return
@@ -91,7 +96,7 @@ struct VaultSetSubdomain: ParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Argument(help: "Lower-case letters, digits and '-', such as acme-prod.") var subdomain: String
 
-    func validate() throws { try Tenant.validate(subdomain: subdomain) }
+    func validate() throws { try Tenant.validateArgument(subdomain: subdomain) }
 
     func run() throws {
         let tenant = try vault.openVault().setSubdomain(subdomain)

@@ -54,10 +54,10 @@ import Testing
             self.forged = forged
         }
 
-        /// Instances, credentials, signing keys and whether the reference token is live.
+        /// Instances, credentials, signing keys, the tenant and whether the reference token is live.
         func state() async -> String {
             await cli.run("instance", "list", "--json").stdout + cli.run("instance", "key", "acme-orders").stdout + cli.run("keys", "jwks").stdout
-                + cli.run(["token", "verify", "-", "--json"], stdin: acmeToken + "\n").stdout
+                + cli.run(["token", "verify", "-", "--json"], stdin: acmeToken + "\n").stdout + cli.run("vault", "binding", "--json").stdout
         }
     }
 
@@ -197,6 +197,8 @@ import Testing
             // Tokens handed to `token verify` and `token revoke` (on stdin).
             CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["alg_none"]!), code: 1, message: "alg"),
             CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["alg_hs256_public_key_bytes"]!), code: 1, message: "alg"),
+            CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["alg_hs256_pem_value"]!), code: 1, message: "alg"),
+            CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["alg_swapped"]!), code: 1, message: "refused without checking the signature"),
             CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["huge_exp"]!), code: 1, message: "signature"),
             CLICase(arguments: ["token", "verify", "-"], stdin: utf8(setup.forged["other_customer"]!), code: 1, message: "signature"),
             CLICase(arguments: ["token", "verify", "-"], stdin: [UInt8](repeating: 0x41, count: 1 << 20), code: 2, message: "longer than 16384 bytes"),
@@ -210,6 +212,18 @@ import Testing
             CLICase(arguments: ["instance", "list", "--key-file", f.emptyFile], code: 2, message: "32 bytes"),
             CLICase(arguments: ["init", "--vault", f.newVault, "--passphrase-file", f.emptyFile], code: 2, message: "passphrase"),
             CLICase(arguments: ["init", "--key-file", setup.cli.keyPath, "--generate-key"], code: 1, message: "already exists"),
+            // Signing keys and the tenant.
+            CLICase(arguments: ["keys", "rotate-signing", "--alg", "HS256"], code: 2, message: "'HS256' is invalid for '--alg"),
+            CLICase(arguments: ["keys", "rotate-signing", "--alg", "none"], code: 2, message: "'none' is invalid for '--alg"),
+            CLICase(arguments: ["keys", "rotate-signing", "--rsa-bits", "1024"], code: 2, message: "--rsa-bits must be 2048, 3072 or 4096"),
+            CLICase(arguments: ["keys", "rotate-signing", "--publish-ahead=-5m"], code: 2, message: "--publish-ahead must be a duration"),
+            CLICase(arguments: ["keys", "rotate-signing", "--publish-ahead", "soon"], code: 2, message: "--publish-ahead must be a duration"),
+            CLICase(arguments: ["init", "--vault", f.newVault, "--signing-alg", "PS256"], code: 2, message: "'PS256' is invalid for '--signing-alg"),
+            CLICase(arguments: ["init", "--vault", f.newVault, "--rsa-bits", "512"], code: 2, message: "--rsa-bits must be"),
+            CLICase(arguments: ["init", "--vault", f.newVault, "--subdomain", "Acme Prod"], code: 2, message: "subdomain 'Acme Prod' is not valid"),
+            CLICase(arguments: ["vault", "set-subdomain", "acme-"], code: 2, message: "is not valid"),
+            CLICase(arguments: ["vault", "set-subdomain", "acme.prod"], code: 2, message: "is not valid"),
+            CLICase(arguments: ["vault", "binding", "--plan", "gold"], code: 2, message: "'gold' is invalid for '--plan"),
             CLICase(arguments: ["serve", "--listen", "nonsense"], code: 2, message: "host:port"),
             CLICase(arguments: ["serve", "--listen", "127.0.0.1:99999"], code: 2, message: "host:port"),
             CLICase(arguments: ["serve", "--upstream", "ftp://example.org"], code: 2, message: "http or https"),

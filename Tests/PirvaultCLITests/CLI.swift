@@ -35,10 +35,11 @@ struct CLI {
     func removeDirectory() { try? FileManager.default.removeItem(atPath: directory) }
     var keyPath: String { directory + "/vault.key" }
 
-    /// A vault unlocked by a generated key file, with PIRVAULT_KEY_FILE set.
-    static func withVault() async throws -> CLI {
+    /// A vault unlocked by a generated key file, with PIRVAULT_KEY_FILE set;
+    /// `initArguments` go to `pirvault init` (`--signing-alg`, `--subdomain`).
+    static func withVault(initArguments: [String] = []) async throws -> CLI {
         var cli = CLI()
-        let result = await cli.run("init", "--key-file", cli.keyPath, "--generate-key")
+        let result = await cli.run(["init", "--key-file", cli.keyPath, "--generate-key"] + initArguments)
         guard result.code == 0 else { throw CLIError(result.stderr) }
         cli.environment["PIRVAULT_KEY_FILE"] = cli.keyPath
         return cli
@@ -165,4 +166,13 @@ func serviceKeyCredentials(_ serviceKey: String) throws -> (id: String, secret: 
 /// The JSON object or array printed on stdout.
 func parseJSON(_ text: String) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(text.utf8))
+}
+
+/// A time as pirvault prints it (RFC 3339 with microseconds, UTC).
+func rfc3339(_ text: String) -> Date? {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXXXX"
+    return formatter.date(from: text)
 }

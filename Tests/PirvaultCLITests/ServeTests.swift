@@ -119,15 +119,30 @@ import Testing
     /// curl reading its options from stdin (`-K -`), so secrets and tokens in
     /// `user` or `header` lines never appear on a command line. Returns the
     /// HTTP status (0 when no answer came) and the body.
-    static func curl(_ cli: CLI, _ url: String, _ options: [String: String] = [:], headers: [String] = []) async -> (status: Int, body: String) {
+    /// `cacert`: the CA to trust for an https URL.
+    static func curl(
+        _ cli: CLI, _ url: String, _ options: [String: String] = [:], headers: [String] = [], cacert: String? = nil
+    ) async -> (status: Int, body: String) {
         func quoted(_ value: String) -> String {
             "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         var config = ["url = \(quoted(url))"] + options.map { "\($0.key) = \(quoted($0.value))" }
         config += headers.map { "header = \(quoted($0))" }
-        let result = await cli.runExecutable("/usr/bin/curl", ["-sS", "-m", "10", "-K", "-", "-w", "\n%{http_code}"], stdin: config.joined(separator: "\n") + "\n")
+        let trust = cacert.map { ["--cacert", $0] } ?? []
+        let result = await cli.runExecutable(
+            "/usr/bin/curl", ["-sS", "-m", "10"] + trust + ["-K", "-", "-w", "\n%{http_code}"],
+            stdin: config.joined(separator: "\n") + "\n")
         guard let newline = result.stdout.lastIndex(of: "\n") else { return (0, result.stdout) }
         return (Int(result.stdout[result.stdout.index(after: newline)...]) ?? 0, String(result.stdout[..<newline]))
+    }
+
+    /// The JSON object of a JWT's header, read without trusting it.
+    static func header(of token: String) throws -> [String: Any] {
+        var text = String(token.split(separator: ".").first ?? "").replacingOccurrences(of: "-", with: "+")
+            .replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        let data = try #require(Data(base64Encoded: text))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
     /// A client_credentials token from `baseURL`, or nil with the status when refused.

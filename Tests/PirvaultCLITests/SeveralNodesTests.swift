@@ -58,9 +58,10 @@ import Testing
 
             // Signing-key rotation by the CLI: every node publishes the new key at once, and a
             // token signed with it by one node verifies at the others.
-            let kid = try #require(await cli.run("keys", "rotate-signing").stdout.split(separator: " ").last.map(String.init))
+            let rotation = await cli.run("keys", "rotate-signing", "--publish-ahead", "0s")
+            let kid = try #require(rotation.stdout.split(separator: " ").dropFirst(3).first.map(String.init), "\(rotation.stdout)")
             for node in [a, b, c] {
-                #expect(await ServeTests.curl(cli, node + "/token_keys").body.contains(kid.trimmingCharacters(in: .whitespacesAndNewlines)))
+                #expect(await ServeTests.curl(cli, node + "/token_keys").body.contains(kid))
             }
             let fresh = try #require(await ServeTests.fetchToken(cli, c, id: acme.id, secret: acme.secret).token)
             #expect(await ServeTests.curl(cli, a + "/http/orders/9", headers: Self.bearer(fresh)).status == 200)
@@ -72,6 +73,49 @@ import Testing
                 #expect(await ServeTests.fetchToken(cli, node, id: acme.id, secret: acme.secret).status == 401)
             }
             #expect(await cli.run("audit", "verify").code == 0)
+        }
+    }
+
+    /// A staged signing key takes over on every node at the moment stored
+    /// with it: before it, both nodes sign with the old key; from it on,
+    /// both with the new one, with no reload in between.
+    @Test func nodesSwitchToTheNextSigningKeyAtTheSameMoment() async throws {
+        let cli = try await Self.cliWithPostgresVault(TestPostgres.shared())
+        defer { cli.removeDirectory() }
+        let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+        var nodes: [ServeTests.RunningServer] = []
+        for _ in 0..<2 { nodes.append(try await Self.startNode(cli)) }
+        try await withDeferred { deferred in
+            deferred { for node in nodes { _ = await node.stop() } }
+            let first = try #require(await ServeTests.fetchToken(cli, nodes[0].baseURL, id: acme.id, secret: acme.secret).token)
+            let oldKid = try #require(try ServeTests.header(of: first)["kid"] as? String)
+            let rotation = await cli.run("keys", "rotate-signing", "--publish-ahead", "4s")
+            #expect(rotation.code == 0, "\(rotation.stderr)")
+            // "new RS256 kid <kid> signs from <time>; ..."
+            let words = rotation.stdout.split(separator: " ")
+            let newKid = try #require(words.firstIndex(of: "kid").map { String(words[$0 + 1]) })
+            let switchTime = try #require(
+                words.firstIndex(of: "from").flatMap { rfc3339(String(words[$0 + 1]).trimmingCharacters(in: CharacterSet(charactersIn: ";\n"))) })
+            // Tokens from both nodes, alternately, from before the switch until after it.
+            var seen: [(node: Int, issuedAt: Date, kid: String)] = []
+            let end = switchTime.addingTimeInterval(2)
+            while Date() < end {
+                for (index, node) in nodes.enumerated() {
+                    let before = Date()
+                    let token = try #require(await ServeTests.fetchToken(cli, node.baseURL, id: acme.id, secret: acme.secret).token)
+                    let kid = try #require(ServeTests.header(of: token)["kid"] as? String)
+                    seen.append((index, before, kid))
+                    // Asked before the switch and signed after it is possible; signed before it and asked after is not.
+                    if kid == oldKid { #expect(before < switchTime, "node \(index) signed with the old key after the switch") }
+                    if kid == newKid { #expect(Date() >= switchTime, "node \(index) signed with the new key before the switch") }
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            for index in nodes.indices {
+                #expect(seen.contains { $0.node == index && $0.kid == oldKid }, "node \(index) signed with the old key first")
+                #expect(seen.contains { $0.node == index && $0.kid == newKid }, "node \(index) took up the new key")
+            }
+            #expect(Set(seen.map(\.kid)) == [oldKid, newKid])
         }
     }
 

