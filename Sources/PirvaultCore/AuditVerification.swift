@@ -131,8 +131,10 @@ struct StoredLogCheck {
     private var pruned: Int64 = 0
     private var readProblem: (problem: Problem, events: Int64, pruned: Int64)?
     private var filling = LeafBatch()
-    private var checking = LeafBatch()
-    private let checked = DispatchGroup()
+    /// The batch the cores are hashing while `filling` is read into.
+    private var checking: Parallel.BackgroundWork<LeafBatch>?
+    /// A checked batch with a mismatch, which ended the reading.
+    private var mismatched: LeafBatch?
     private var canonical: [UInt8] = []
 
     init(signed: [(size: Int64, root: [UInt8])], rowsPerBatch: Int) {
@@ -166,23 +168,31 @@ struct StoredLogCheck {
     }
 
     /// Waits for the batch being checked, then hands over the full one and
-    /// reads on into the other.
+    /// reads on into the other (the checked one, emptied, so that its
+    /// buffers are reused).
     private mutating func handOver() throws {
-        checked.wait()
-        if checking.firstMismatch != nil { throw Stop() }
-        swap(&filling, &checking)
-        let batch = checking
-        DispatchQueue.global().async(group: checked) { batch.check() }
-        filling.reset(startSeq: expected, prunedAtStart: pruned)
+        var next = LeafBatch()
+        if let checked = checking.take()?.wait() {
+            if checked.firstMismatch != nil {
+                mismatched = checked
+                throw Stop()
+            }
+            next = checked
+        }
+        next.reset(startSeq: expected, prunedAtStart: pruned)
+        swap(&next, &filling)
+        checking = Parallel.BackgroundWork(on: next) { $0.check() }
     }
 
     /// Checks what was read but not yet checked and gives the first problem.
     mutating func finish() -> Found {
-        checked.wait()
         var problems: [(problem: Problem, events: Int64, pruned: Int64)] = readProblem.map { [$0] } ?? []
         // A mismatch in the batch checked last comes before anything read since.
-        if checking.firstMismatch == nil { filling.check() }
-        let batch = checking.firstMismatch == nil ? filling : checking
+        var batch = mismatched ?? checking.take()?.wait() ?? LeafBatch()
+        if batch.firstMismatch == nil {
+            filling.check()
+            batch = filling
+        }
         if let position = batch.firstMismatch {
             let seq = batch.seqs[position]
             problems.append((.altered(seq), seq, batch.prunedAtStart + (seq - batch.startSeq) - Int64(position)))
@@ -198,9 +208,8 @@ struct StoredLogCheck {
 
 /// Rows whose leaf hashes are still to be checked: their canonical bytes back
 /// to back and their stored 32-byte leaf hashes. The reader fills one batch
-/// while the cores check another; a `DispatchGroup` orders each hand-over, so
-/// only one side touches a batch at a time (hence `@unchecked Sendable`).
-final class LeafBatch: @unchecked Sendable {
+/// while the cores check another (`Parallel.BackgroundWork` moves it across).
+struct LeafBatch: Sendable {
     private(set) var startSeq: Int64 = 0
     /// Pruned events before `startSeq`.
     private(set) var prunedAtStart: Int64 = 0
@@ -214,7 +223,7 @@ final class LeafBatch: @unchecked Sendable {
 
     var count: Int { seqs.count }
 
-    func reset(startSeq: Int64, prunedAtStart: Int64) {
+    mutating func reset(startSeq: Int64, prunedAtStart: Int64) {
         self.startSeq = startSeq
         self.prunedAtStart = prunedAtStart
         seqs.removeAll(keepingCapacity: true)
@@ -225,7 +234,7 @@ final class LeafBatch: @unchecked Sendable {
     }
 
     /// Adds a row; `leafHash` is 32 bytes.
-    func append(seq: Int64, content row: UnsafeRawBufferPointer, leafHash: UnsafeRawBufferPointer) {
+    mutating func append(seq: Int64, content row: UnsafeRawBufferPointer, leafHash: UnsafeRawBufferPointer) {
         seqs.append(seq)
         content.append(contentsOf: row)
         ends.append(content.count)
@@ -234,7 +243,7 @@ final class LeafBatch: @unchecked Sendable {
 
     /// Finds the first row whose content does not hash to its leaf hash,
     /// hashing `chunks` parts of the batch at once.
-    func check(chunks: Int = Parallel.cores) {
+    mutating func check(chunks: Int = Parallel.cores) {
         firstMismatch = content.withUnsafeBytes { content in
             leafHashes.withUnsafeBytes { hashes in
                 ends.withUnsafeBufferPointer { ends in

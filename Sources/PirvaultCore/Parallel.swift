@@ -1,6 +1,11 @@
 import Foundation
+import Synchronization
 
-/// Work split over the machine's cores.
+/// Work split over the machine's cores: pirvault's one primitive for
+/// parallel CPU work in synchronous code (audit verification and Merkle
+/// hashing, which run on a command's thread or a `SerializedVault`'s, never
+/// on the cooperative pool). Everything here returns only when its workers
+/// are done, so borrowed buffers never outlive the call.
 enum Parallel {
     static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
@@ -41,6 +46,29 @@ enum Parallel {
         }
         let first = found.min()!
         return first == .max ? nil : first
+    }
+
+    /// A value worked on by another thread while the caller goes on (the
+    /// audit reader fills one batch of rows while the cores hash the one
+    /// before). The value moves to the worker and `wait()` moves it back; the
+    /// caller holds no copy meanwhile, so nothing is shared.
+    final class BackgroundWork<Value: Sendable>: Sendable {
+        private let value: Mutex<Value?>
+        private let done = DispatchSemaphore(value: 0)
+
+        init(on value: consuming Value, _ work: @escaping @Sendable (inout Value) -> Void) {
+            self.value = Mutex(value)
+            DispatchQueue.global().async { [self] in
+                self.value.withLock { work(&$0!) }
+                done.signal()
+            }
+        }
+
+        /// Blocks until the work is done; the value, worked on. Call it once.
+        func wait() -> Value {
+            done.wait()
+            return value.withLock { $0.take()! }
+        }
     }
 
     /// The `chunk`th of `chunks` near-equal contiguous parts of `0..<count`.

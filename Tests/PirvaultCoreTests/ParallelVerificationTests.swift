@@ -25,7 +25,7 @@ struct ParallelVerificationTests {
 
     @Test(arguments: [[10, 40], [40], [10], [31, 32], [0, 63], [63], []])
     func aBatchNamesItsFirstAlteredRowWithOneInEachChunk(_ tampered: [Int]) {
-        let batch = LeafBatch()
+        var batch = LeafBatch()
         batch.reset(startSeq: 100, prunedAtStart: 0)
         for i in 0..<64 {
             let row = Array("event \(i)".utf8)
@@ -36,6 +36,13 @@ struct ParallelVerificationTests {
         // Two chunks: rows 0..<32 and 32..<64.
         batch.check(chunks: 2)
         #expect(batch.firstMismatch == tampered.min())
+    }
+
+    @Test func backgroundWorkHandsTheWorkedValueBack() {
+        let works = (0..<8).map { n in Parallel.BackgroundWork(on: [Int](0..<1000)) { $0 = $0.map { $0 * n } } }
+        for (n, work) in works.enumerated() {
+            #expect(work.wait() == (0..<1000).map { $0 * n })
+        }
     }
 
     /// Alters the content of instance `name`'s creation event and its column
