@@ -165,6 +165,9 @@ struct PublicBase64Tests {
             let encoded = PublicBase64.encode(bytes, variant)
             #expect(encoded == Base64.encode(bytes, variant))
             #expect(PublicBase64.decode(encoded, variant) == bytes)
+            var appended = Array("header.".utf8)
+            bytes.withUnsafeBytes { PublicBase64.append($0, variant, to: &appended) }
+            #expect(appended == Array(("header." + Base64.encode(bytes, variant)).utf8))
         }
     }
 
