@@ -30,3 +30,7 @@ if ! python3 -c 'import joserfc, cryptography, authlib, requests, openapi_spec_v
     || python3 -m pip install -q --break-system-packages "${python_packages[@]}" >&2
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH; install Swift 6.x from swift.org first" >&2; exit 1; }
+# SAP's own token library (sap-xssec 4.5.0, which needs a newer cryptography
+# than Debian's) in its own venv, .venv-sap/; the tests that use it run this
+# script again, which then changes nothing.
+bash "$(dirname "${BASH_SOURCE[0]}")/sap-venv.sh" >/dev/null
