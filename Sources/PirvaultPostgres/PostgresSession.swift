@@ -112,14 +112,17 @@ final class PostgresSession {
             throw StoreError.unavailable(location.description, problem: "the connection was lost mid-transaction")
         }
         dropConnection()
+        let connecting = PostgresConnection.connect(
+            on: Self.eventLoopGroup.next(), configuration: configuration, id: 1, logger: logger)
         do {
-            let opened = try wait(
-                PostgresConnection.connect(
-                    on: Self.eventLoopGroup.next(), configuration: configuration, id: 1, logger: logger),
-                closing: nil)
+            let opened = try wait(connecting, closing: nil)
             connection = opened
             return opened
         } catch {
+            // Given up on (a deadline interrupted the wait): a connection
+            // that opens after all is closed, not left to postgres-nio's
+            // deinit, which refuses an open connection.
+            connecting.whenSuccess { _ = $0.close() as EventLoopFuture<Void> }
             throw mapped(error)
         }
     }

@@ -71,6 +71,24 @@ struct PostgresCluster: Sendable {
     }
 
     /// Removes the folder and everything in it.
+    /// The postmaster (from `postmaster.pid`) and its children, postmaster first.
+    func serverProcesses() throws -> [pid_t] {
+        let pidFile = dataDirectory + "/postmaster.pid"
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let postmaster = text.split(separator: "\n").first.flatMap({ pid_t($0) })
+        else { throw TestPostgresError.setup(path: pidFile, problem: "no running server") }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let children = entries.compactMap(pid_t.init).filter { process in
+            // /proc/PID/stat: "PID (COMMAND) STATE PPID ..."; COMMAND may hold spaces and parentheses.
+            guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+                let close = stat.range(of: ")", options: .backwards)
+            else { return false }
+            let fields = stat[close.upperBound...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == postmaster
+        }
+        return [postmaster] + children
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
     private func run(

@@ -19,7 +19,7 @@ public final class TestPostgres: Sendable {
     private let cluster: PostgresCluster
     private let state = Mutex(State.running)
 
-    private enum State { case running, stopped, shutDown }
+    private enum State { case running, suspended, stopped, shutDown }
 
     /// The server of this test process, started on first use (thread-safe)
     /// and stopped and removed when the process exits. Do not stop or shut it
@@ -138,9 +138,33 @@ public final class TestPostgres: Sendable {
         }
     }
 
+    /// Freezes every process of the server (SIGSTOP), as a network black
+    /// hole or a paused machine looks to its clients: connections stay open
+    /// and nothing answers. ``resume()`` lets them go on.
+    public func suspend() throws {
+        try state.withLock { state in
+            guard state == .running else { return }
+            for process in try cluster.serverProcesses() { kill(process, SIGSTOP) }
+            state = .suspended
+        }
+    }
+
+    /// Continues the processes that ``suspend()`` froze.
+    public func resume() throws {
+        try state.withLock { state in
+            guard state == .suspended else { return }
+            for process in try cluster.serverProcesses().reversed() { kill(process, SIGCONT) }
+            state = .running
+        }
+    }
+
     /// Stops the server and removes its folder. Safe to call more than once.
     public func shutdown() {
         state.withLock { state in
+            if state == .suspended, let processes = try? cluster.serverProcesses() {
+                for process in processes { kill(process, SIGCONT) }
+                state = .running
+            }
             if state == .running {
                 try? cluster.runServerProgram(
                     "pg_ctl", ["-D", cluster.dataDirectory, "-m", "immediate", "-w", "stop"], redacting: [])

@@ -1,0 +1,179 @@
+import Foundation
+import PirvaultTestSupport
+import Testing
+
+/// A database that stalls — a lock held by someone else, a server that stops
+/// answering — gives 503 within the server's deadline: never a hang, never an
+/// unaudited 200, and the nodes serve again by themselves once it ends
+/// (DESIGN §5 and §7; docs/reliability.md).
+@Suite(.serialized, .boundedParallelism) struct StallTests {
+    /// `serve --vault-timeout`'s default: every answer must come within it plus one second.
+    static let deadline = 3.0
+
+    struct Answer: CustomStringConvertible {
+        let node: Int
+        let sent: Date
+        let elapsed: Double
+        let status: String
+        let requestID: String
+        let jti: String
+        var answered: Date { sent.addingTimeInterval(elapsed) }
+        var description: String { "node \(node) \(status) after \(elapsed) s (\(requestID))" }
+    }
+
+    /// Tests/interop/deadline_client.py: workers asking each node for tokens back to back.
+    struct DeadlineClient {
+        let process: ChildProcess
+        let log: String
+
+        init(_ cli: CLI, nodes: [String], client: (id: String, secret: String)) throws {
+            log = cli.directory + "/answers-" + UUID().uuidString.prefix(8)
+            var environment = cli.environment
+            environment["CLIENT_ID"] = client.id
+            environment["CLIENT_SECRET"] = client.secret
+            // The client waits far past the deadline, so that a hang shows as a late answer or a timeout.
+            process = try ChildProcess(
+                "/usr/bin/env", ["python3", ServeTests.interop + "/deadline_client.py", log, "180", "30", "3"] + nodes,
+                environment: environment)
+        }
+
+        var answers: [Answer] {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { line in
+                let field = line.split(separator: " ").map(String.init)
+                guard field.count == 6, let node = Int(field[0]), let sent = Double(field[1]), let elapsed = Double(field[2])
+                else { return nil }
+                return Answer(
+                    node: node, sent: Date(timeIntervalSince1970: sent), elapsed: elapsed, status: field[3],
+                    requestID: field[4], jti: field[5])
+            }
+        }
+
+        /// Waits until each node has answered 200 after `time`, for at most `seconds`.
+        func waitForSuccess(after time: Date, nodes: Int, seconds: Double = 10) async throws {
+            _ = try await poll(every: .milliseconds(50), for: .seconds(seconds)) {
+                let answers = answers
+                return (0..<nodes).allSatisfy { node in answers.contains { $0.node == node && $0.status == "200" && $0.answered > time } }
+            }
+        }
+
+        func stop() async -> [Answer] {
+            FileManager.default.createFile(atPath: log + ".stop", contents: nil)
+            _ = await process.exit()
+            return answers
+        }
+    }
+
+    /// What every stall must show: answers within the deadline, 503 or 200;
+    /// 503s while it lasted; and a 200 from every node within 5 s of its end.
+    static func expectBoundedAnswers(_ answers: [Answer], stall: ClosedRange<Date>, nodes: Int, _ label: String) {
+        let outOfBounds = answers.filter { !["200", "503"].contains($0.status) || $0.elapsed > deadline + 1 }
+        #expect(outOfBounds.isEmpty, "\(label): \(outOfBounds.count) answers not 200 or 503 within \(deadline + 1) s, first \(outOfBounds.prefix(5))")
+        let during = answers.filter { stall.contains($0.sent) && $0.answered < stall.upperBound }
+        #expect(during.contains { $0.status == "503" }, "\(label): no 503 while the database stalled")
+        #expect(!during.contains { $0.status == "200" && $0.sent > stall.lowerBound.addingTimeInterval(deadline + 1) },
+            "\(label): a 200 while nothing could commit")
+        for node in 0..<nodes {
+            let back = answers.filter { $0.node == node && $0.status == "200" && $0.answered > stall.upperBound }.map(\.answered).min()
+            #expect(back.map { $0.timeIntervalSince(stall.upperBound) <= 5 } == true, "\(label): node \(node) not back within 5 s")
+        }
+        let counts = Dictionary(grouping: during, by: \.status).mapValues(\.count)
+        print("\(label): \(counts) answers while it lasted, slowest \(during.map(\.elapsed).max() ?? 0) s")
+    }
+
+    /// Every 200 is in the audit log, with its request id and jti, and the log verifies.
+    static func expectEvery200Audited(_ cli: CLI, _ answers: [Answer]) async throws {
+        let rows = try parseJSON(await cli.run("audit", "list", "--json", "--event", "token.issue").stdout) as? [[String: Any]] ?? []
+        var issued: [String: String] = [:]
+        for row in rows where row["outcome"] as? String == "allowed" {
+            issued[row["request_id"] as? String ?? ""] = row["jti"] as? String
+        }
+        let ok = answers.filter { $0.status == "200" }
+        #expect(!ok.isEmpty)
+        for answer in ok { #expect(issued[answer.requestID] == answer.jti, "\(answer) is not in the audit log") }
+        let verify = await cli.run("audit", "verify")
+        #expect(verify.code == 0, "\(verify.stderr)")
+    }
+
+    /// Two nodes on PostgreSQL: another session holds the audit log's head
+    /// row for 40 s, then the server's processes are SIGSTOPped for 15 s
+    /// (what a network black hole looks like to the nodes).
+    @Test func aStalledPostgreSQLGives503WithinTheDeadlineOnEveryNode() async throws {
+        let postgres = try await TestPostgres()  // its own server: this test freezes it
+        try await withDeferred { deferred in
+            deferred { await postgres.shutdown() }
+            let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
+            defer { cli.removeDirectory() }
+            let database = String(cli.environment["PIRVAULT_PATH"]!.split(separator: "/").last!)
+            let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+            var nodes: [ServeTests.RunningServer] = []
+            for _ in 0..<2 { nodes.append(try await SeveralNodesTests.startNode(cli)) }
+            deferred { for node in nodes { _ = await node.stop() } }
+            let client = try DeadlineClient(cli, nodes: nodes.map(\.baseURL), client: acme)
+            deferred { _ = await client.stop() }
+            try await client.waitForSuccess(after: Date(), nodes: 2)
+
+            let locked = Date()
+            _ = try await postgres.psql(
+                "BEGIN; SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE; SELECT pg_sleep(40); COMMIT;",
+                database: database)
+            let unlocked = Date()
+            try await client.waitForSuccess(after: unlocked, nodes: 2)
+
+            let frozen = Date()
+            try postgres.suspend()
+            try await Task.sleep(for: .seconds(15))
+            try postgres.resume()
+            let thawed = Date()
+            try await client.waitForSuccess(after: thawed, nodes: 2)
+
+            let answers = await client.stop()
+            Self.expectBoundedAnswers(answers, stall: locked...unlocked, nodes: 2, "head row locked 40 s")
+            Self.expectBoundedAnswers(answers, stall: frozen...thawed, nodes: 2, "PostgreSQL stopped 15 s")
+            #expect(!answers.contains { $0.answered > thawed && $0.status != "200" }, "a refusal after the database came back")
+            for node in nodes { #expect(await node.stop() == 0) }
+            try await Self.expectEvery200Audited(cli, answers)
+        }
+    }
+
+    /// One node on SQLite: another process holds the vault's write lock for
+    /// 15 s (SQLite's own lock wait would last 30 s).
+    @Test func aForeignSQLiteWriteLockGives503WithinTheDeadline() async throws {
+        let cli = try await CLI.withVault()
+        defer { cli.removeDirectory() }
+        let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+        let node = try await ServeTests.RunningServer(cli: cli)
+        try await withDeferred { deferred in
+            deferred { _ = await node.stop() }
+            let client = try DeadlineClient(cli, nodes: [node.baseURL], client: acme)
+            deferred { _ = await client.stop() }
+            try await client.waitForSuccess(after: Date(), nodes: 1)
+
+            let held = cli.directory + "/lock-held"
+            let holder = try ChildProcess(
+                "/usr/bin/env",
+                [
+                    "python3", "-c",
+                    """
+                    import sqlite3, sys, time
+                    db = sqlite3.connect(sys.argv[1], isolation_level=None)
+                    db.execute("BEGIN IMMEDIATE")
+                    open(sys.argv[2], "w").close()
+                    time.sleep(15)
+                    db.execute("COMMIT")
+                    """,
+                    cli.vaultPath, held,
+                ], environment: cli.environment)
+            #expect(try await poll(every: .milliseconds(20), for: .seconds(10)) { FileManager.default.fileExists(atPath: held) })
+            let locked = Date()
+            #expect(await holder.exit().status == 0)
+            let unlocked = Date()
+            try await client.waitForSuccess(after: unlocked, nodes: 1)
+
+            let answers = await client.stop()
+            Self.expectBoundedAnswers(answers, stall: locked...unlocked, nodes: 1, "SQLite write lock held 15 s")
+            #expect(await node.stop() == 0)
+            try await Self.expectEvery200Audited(cli, answers)
+        }
+    }
+}
