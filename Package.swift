@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "PirvaultServer", "PirvaultCore", "PirvaultCrypto", "PirvaultHTTP", "PirvaultJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -67,6 +67,9 @@ final class AuditCommitter: Service, Sendable {
         }
     }
 
+    /// How many requests wait for the next batch.
+    var waitingCount: Int { waiting.withLock { $0.entries.count } }
+
     /// The service: commits batches until graceful shutdown (or
     /// cancellation), then commits what is still waiting.
     func run() async {

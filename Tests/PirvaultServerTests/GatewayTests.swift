@@ -10,7 +10,7 @@ import Testing
 struct GatewayTests {
     @Test func answersAReceiptForAnAllowedCallAndAuditsIt() async throws {
         let fixture = try await ServerFixture()
-        let client = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
+        let client = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
         try await fixture.run { http in
             let token = try await http.token(client)
             let response = try await http.execute(uri: "/http/orders/42?x=1", method: .post, headers: bearer(token), body: ByteBuffer(string: "<order/>"))
@@ -20,7 +20,7 @@ struct GatewayTests {
             #expect(receipt["instance"] == .string("acme"))
             #expect(receipt["customer"] == .string("ACME"))
             // The audit row is committed before the answer is sent.
-            let last = try await fixture.auditEvents().last
+            let last = try await fixture.vault.auditEvents().last
             #expect(last?.event == .gatewayCall)
             #expect(last?.status == 200)
             #expect(last?.flow == "/http/orders/42")
@@ -31,9 +31,9 @@ struct GatewayTests {
 
     @Test func refusesWith401Or403AndAReason() async throws {
         let fixture = try await ServerFixture()
-        let flowClient = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
-        let apiClient = try await fixture.client(InstanceSpec(name: "acme-api", customer: "ACME", plan: .api))
-        let basicClient = try await fixture.client(InstanceSpec(name: "acme-basic", customer: "ACME", grantTypes: [.clientCredentials, .password], flows: ["orders/*"]))
+        let flowClient = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
+        let apiClient = try await fixture.vault.client(InstanceSpec(name: "acme-api", customer: "ACME", plan: .api))
+        let basicClient = try await fixture.vault.client(InstanceSpec(name: "acme-basic", customer: "ACME", grantTypes: [.clientCredentials, .password], flows: ["orders/*"]))
         try await fixture.run { http in
             let token = try await http.token(flowClient)
             let apiToken = try await http.token(apiClient)
@@ -59,24 +59,24 @@ struct GatewayTests {
                 if status == .unauthorized { #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true) }
             }
         }
-        let calls = try await fixture.auditEvents().filter { $0.event == .gatewayCall }
+        let calls = try await fixture.vault.auditEvents().filter { $0.event == .gatewayCall }
         #expect(calls.count == 7)
         #expect(calls.filter { $0.outcome == .denied }.count == 6)
     }
 
     @Test func cliChangesTakeEffectOnTheVeryNextRequest() async throws {
         let fixture = try await ServerFixture()
-        let client = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
+        let client = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
         try await fixture.run { http in
             let token = try await http.token(client)
             #expect(try await http.execute(uri: "/http/orders/1", method: .get, headers: bearer(token)).status == .ok)
             var changes = InstanceChanges()
             changes.removeFlows = ["orders/*"]
             changes.addFlows = ["invoices/*"]
-            _ = try await fixture.cli { [changes] in try $0.updateInstance(named: "acme", changes) }
+            _ = try await fixture.vault.cli { [changes] in try $0.updateInstance(named: "acme", changes) }
             #expect(try await http.execute(uri: "/http/orders/1", method: .get, headers: bearer(token)).status == .forbidden)
             #expect(try await http.execute(uri: "/http/invoices/1", method: .get, headers: bearer(token)).status == .ok)
-            try await fixture.cli { try $0.revokeCredentials(named: "acme") }
+            try await fixture.vault.cli { try $0.revokeCredentials(named: "acme") }
             let revoked = try await http.execute(uri: "/http/invoices/1", method: .get, headers: bearer(token))
             #expect(revoked.status == .unauthorized)
             #expect(try json(revoked)["reason"] == .string("the instance this token was issued to is revoked"))
@@ -89,13 +89,13 @@ struct GatewayTests {
     /// secret), its audit row names the customer, instance and client id.
     @Test func auditsEveryDenialUnderTheClientTheCredentialsName() async throws {
         let fixture = try await ServerFixture()
-        let acme = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
-        let basicUser = try await fixture.client(
+        let acme = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
+        let basicUser = try await fixture.vault.client(
             InstanceSpec(name: "acme-basic", customer: "ACME", grantTypes: [.clientCredentials, .password], flows: ["orders/*"]))
-        let globex = try await fixture.client(InstanceSpec(name: "globex", customer: "Globex", flows: ["orders/*"]))
+        let globex = try await fixture.vault.client(InstanceSpec(name: "globex", customer: "Globex", flows: ["orders/*"]))
         try await fixture.run { http in
             let token = try await http.token(acme)
-            try await fixture.cli { try $0.revokeCredentials(named: "acme") }
+            try await fixture.vault.cli { try $0.revokeCredentials(named: "acme") }
             #expect(try await http.execute(uri: "/http/orders/1", method: .get, headers: bearer(token)).status == .unauthorized)
             let wrongBasic = try await http.execute(uri: "/http/orders/2", method: .get, headers: [.authorization: basic(basicUser.id, "wrong")])
             #expect(wrongBasic.status == .unauthorized)
@@ -103,13 +103,13 @@ struct GatewayTests {
                 uri: "/oauth/token", method: .post, headers: formHeaders(basic(globex.id, "wrong")),
                 body: ByteBuffer(string: "grant_type=client_credentials"))
             #expect(wrongSecret.status == .unauthorized)
-            _ = try await fixture.cli { try $0.rotateCredentials(named: "globex", graceSeconds: 0) }
+            _ = try await fixture.vault.cli { try $0.rotateCredentials(named: "globex", graceSeconds: 0) }
             let rotatedOut = try await http.execute(
                 uri: "/oauth/token", method: .post, headers: formHeaders(basic(globex.id, globex.secret)),
                 body: ByteBuffer(string: "grant_type=client_credentials"))
             #expect(rotatedOut.status == .unauthorized)
         }
-        let denied = try await fixture.auditEvents().filter { $0.outcome == .denied }
+        let denied = try await fixture.vault.auditEvents().filter { $0.outcome == .denied }
         #expect(denied.count == 4)
         let names = denied.map { "\($0.event) \($0.customer ?? "-") \($0.instance ?? "-") \($0.clientID ?? "-")" }
         #expect(names == [
@@ -129,7 +129,7 @@ struct GatewayTests {
             for i in 0..<2 {
                 let allowed = [flows[c], flows[(c + i + 1) % 3]]
                 let name = "c\(c)-i\(i)"
-                clients.append((name, try await fixture.client(InstanceSpec(name: name, customer: "customer-\(c)", flows: allowed.map { $0 + "/*" })), Set(allowed)))
+                clients.append((name, try await fixture.vault.client(InstanceSpec(name: name, customer: "customer-\(c)", flows: allowed.map { $0 + "/*" })), Set(allowed)))
             }
         }
         let snapshot = clients
@@ -149,14 +149,14 @@ struct GatewayTests {
             #expect(status == (allowed ? .ok : .forbidden), "\(name) → \(flow)")
         }
         #expect(results.filter { $0.2 == .ok }.count == 12)
-        let calls = try await fixture.auditEvents().filter { $0.event == .gatewayCall }
+        let calls = try await fixture.vault.auditEvents().filter { $0.event == .gatewayCall }
         #expect(calls.count == 18)
         #expect(calls.filter { $0.outcome == .denied && $0.status == 403 }.count == 6)
     }
 
     @Test func authorizeAnswersReverseProxySubRequests() async throws {
         let fixture = try await ServerFixture()
-        let client = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
+        let client = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME", flows: ["orders/*"]))
         try await fixture.run { http in
             let token = try await http.token(client)
             var allowed = bearer(token)
@@ -170,7 +170,7 @@ struct GatewayTests {
             #expect(metrics.contains("pirvault_gateway_decisions_total{customer=\"ACME\",outcome=\"forbidden\"} 1"))
             #expect(metrics.contains("pirvault_http_request_duration_seconds_bucket{route=\"/authorize\""))
         }
-        #expect(try await fixture.auditEvents().filter { $0.event == .gatewayAuthorize }.count == 2)
+        #expect(try await fixture.vault.auditEvents().filter { $0.event == .gatewayAuthorize }.count == 2)
     }
 
     @Test func refusesOversizedHeaders() async throws {

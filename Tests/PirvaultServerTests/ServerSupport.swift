@@ -11,39 +11,59 @@ import Testing
 
 @testable import PirvaultServer
 
-/// A vault with a server over it, driven in process through the router
-/// (no socket) or, for what needs a real connection, on a free loopback port.
-struct ServerFixture: Sendable {
+/// A throw-away SQLite vault, and the CLI's view of it: a separate
+/// connection that changes the vault as another process would.
+struct TestVault: Sendable {
     let directory: String
-    let vaultPath: String
+    let path: String
     let key: SecretBytes
-    let server: PirvaultServer
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    init() async throws {
         directory = NSTemporaryDirectory() + "pirvault-server-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let (path, key) = (directory + "/vault.db", SecretBytes.random(count: 32))
-        (vaultPath, self.key) = (path, key)
-        var configuration = ServerConfiguration(issuer: "http://127.0.0.1:8080")
-        configuration.port = 0
-        configure(&configuration)
-        let writer = try await SerializedVault.open("test-writer") {
-            try Vault.create(at: path, unlock: .keyFile(key), stores: .sqlite)
-        }
-        server = try await PirvaultServer(writer: writer, configuration: configuration, logger: Logger(label: "test"))
+        (path, key) = (directory + "/vault.db", SecretBytes.random(count: 32))
+        let (path, key) = (path, key)
+        _ = try await SerializedVault.open("test-create") { try Vault.create(at: path, unlock: .keyFile(key), stores: .sqlite) }
     }
 
-    /// Runs `body` on the CLI's view: a separate connection that changes the
-    /// vault as another process would, on a thread of its own.
+    /// A new connection to the vault on a thread of its own.
+    func connection(_ name: String) async throws -> SerializedVault {
+        let (path, key) = (path, key)
+        return try await SerializedVault.open(name) { try Vault.open(at: path, unlock: .keyFile(key), stores: .sqlite) }
+    }
+
+    /// Runs `body` on a new connection, as the CLI would.
     func cli<T: Sendable>(_ body: @escaping @Sendable (Vault) throws -> T) async throws -> T {
-        let (path, key) = (vaultPath, key)
-        let vault = try await SerializedVault.open("test-cli") { try Vault.open(at: path, unlock: .keyFile(key), stores: .sqlite) }
-        return try await vault.perform(until: nil, body)
+        try await connection("test-cli").perform(until: nil, body)
     }
 
     func client(_ spec: InstanceSpec) async throws -> (id: String, secret: String) {
         let key = try await cli { try $0.createInstance(spec) }
         return (key.clientID, key.clientSecret)
+    }
+
+    func auditEvents() async throws -> [AuditEvent] {
+        try await cli { vault in
+            var events: [AuditEvent] = []
+            try vault.forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
+            return events
+        }
+    }
+}
+
+/// A vault with a server over it, driven in process through the router
+/// (no socket) or, for what needs a real connection, on a free loopback port.
+struct ServerFixture: Sendable {
+    let vault: TestVault
+    let server: PirvaultServer
+
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+        vault = try await TestVault()
+        var configuration = ServerConfiguration(issuer: "http://127.0.0.1:8080")
+        configuration.port = 0
+        configure(&configuration)
+        server = try await PirvaultServer(
+            writer: try await vault.connection("test-writer"), configuration: configuration, logger: Logger(label: "test"))
     }
 
     /// Runs `body` against the server, then stops it gracefully, which
@@ -54,14 +74,6 @@ struct ServerFixture: Sendable {
         _ transport: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
     ) async throws -> T {
         try await server.makeApplication().test(transport) { client in try await body(client) }
-    }
-
-    func auditEvents() async throws -> [AuditEvent] {
-        try await cli { vault in
-            var events: [AuditEvent] = []
-            try vault.forEachAuditEvent(AuditFilter(newestFirst: false)) { events.append($0) }
-            return events
-        }
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
 struct TokenEndpointTests {
     @Test func issuesTokensWithEveryClientAuthenticationForm() async throws {
         let fixture = try await ServerFixture()
-        let client = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
+        let client = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME"))
         // Live, so that the audit rows carry the caller's address.
         try await fixture.run(.live) { http in
             // Basic with the raw client id (it holds '!' and '|'), grant_type in the query string as the cloud documents.
@@ -33,14 +33,14 @@ struct TokenEndpointTests {
             let opaque = try await http.execute(uri: "/oauth/token", method: .post, headers: formHeaders(basic(client.id, client.secret)), body: ByteBuffer(string: "grant_type=client_credentials&token_format=opaque"))
             #expect(try json(opaque)["access_token"]?.stringValue?.count == 43)
         }
-        let issued = try await fixture.auditEvents().filter { $0.event == .tokenIssue && $0.outcome == .allowed }
+        let issued = try await fixture.vault.auditEvents().filter { $0.event == .tokenIssue && $0.outcome == .allowed }
         #expect(issued.count == 4)
         #expect(issued.allSatisfy { $0.remoteAddress != nil && $0.requestID != nil && $0.jti != nil && $0.latencyMicros != nil })
     }
 
     @Test func refusesAsRFC6749Says() async throws {
         let fixture = try await ServerFixture()
-        let client = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
+        let client = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME"))
         try await fixture.run { http in
             let cases: [(HTTPFields, String, HTTPResponse.Status, String)] = [
                 (formHeaders(basic(client.id, "wrong")), "grant_type=client_credentials", .unauthorized, "invalid_client"),
@@ -69,14 +69,14 @@ struct TokenEndpointTests {
             let huge = try await http.execute(uri: "/oauth/token", method: .post, headers: formHeaders(basic(client.id, client.secret)), body: ByteBuffer(string: "grant_type=client_credentials&pad=" + String(repeating: "x", count: 20_000)))
             #expect(huge.status == .contentTooLarge)
         }
-        let denied = try await fixture.auditEvents().filter { $0.event == .tokenIssue && $0.outcome == .denied }
+        let denied = try await fixture.vault.auditEvents().filter { $0.event == .tokenIssue && $0.outcome == .denied }
         #expect(denied.count == 10)
         #expect(denied.allSatisfy { !($0.reason ?? "").contains(client.secret) })
     }
 
     @Test func capsFailedAuthenticationsPerClient() async throws {
         let fixture = try await ServerFixture { $0.maxFailedAuthentications = 3 }
-        let client = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
+        let client = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME"))
         try await fixture.run { http in
             for _ in 0..<3 {
                 let wrong = try await http.execute(uri: "/oauth/token", method: .post, headers: formHeaders(basic(client.id, "guess")), body: ByteBuffer(string: "grant_type=client_credentials"))
@@ -86,7 +86,7 @@ struct TokenEndpointTests {
             #expect(limited.status == .tooManyRequests)
             #expect(limited.headers[.retryAfter] != nil)
         }
-        #expect(try await fixture.auditEvents().last?.reason?.contains("too many failed authentications") == true)
+        #expect(try await fixture.vault.auditEvents().last?.reason?.contains("too many failed authentications") == true)
     }
 
     @Test func publishesKeysAndMetadata() async throws {
@@ -120,9 +120,9 @@ struct TokenEndpointTests {
 
     @Test func introspectionShowsAClientOnlyItsOwnCustomersTokens() async throws {
         let fixture = try await ServerFixture()
-        let acme1 = try await fixture.client(InstanceSpec(name: "acme-1", customer: "ACME"))
-        let acme2 = try await fixture.client(InstanceSpec(name: "acme-2", customer: "ACME"))
-        let beta = try await fixture.client(InstanceSpec(name: "beta", customer: "Beta"))
+        let acme1 = try await fixture.vault.client(InstanceSpec(name: "acme-1", customer: "ACME"))
+        let acme2 = try await fixture.vault.client(InstanceSpec(name: "acme-2", customer: "ACME"))
+        let beta = try await fixture.vault.client(InstanceSpec(name: "beta", customer: "Beta"))
         try await fixture.run { http in
             let token = try await http.token(acme1)
             func introspect(as caller: (id: String, secret: String)) async throws -> JSONValue {
@@ -139,8 +139,8 @@ struct TokenEndpointTests {
 
     @Test func revocationStopsOnlyTheClientsOwnToken() async throws {
         let fixture = try await ServerFixture()
-        let acme = try await fixture.client(InstanceSpec(name: "acme", customer: "ACME"))
-        let beta = try await fixture.client(InstanceSpec(name: "beta", customer: "Beta"))
+        let acme = try await fixture.vault.client(InstanceSpec(name: "acme", customer: "ACME"))
+        let beta = try await fixture.vault.client(InstanceSpec(name: "beta", customer: "Beta"))
         try await fixture.run { http in
             let token = try await http.token(acme)
             let other = try await http.execute(uri: "/oauth/revoke", method: .post, headers: formHeaders(basic(beta.id, beta.secret)), body: ByteBuffer(string: "token=" + token))

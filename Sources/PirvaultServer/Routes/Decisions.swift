@@ -28,24 +28,34 @@ final class Decisions: Sendable {
         self.failureWindowSeconds = failureWindowSeconds
     }
 
-    /// Runs a deciding handler on the state version the cache holds (newer
-    /// if the audit writer saw a change) and, when its decision went stale
-    /// before its audit commit (a change by the CLI or another node), again
-    /// on a freshly read state, a few times at most (then 503).
+    /// Runs a deciding handler on the current state (`onCurrentState`).
     func decide(
         _ request: Request, _ context: PirvaultRequestContext, _ handler: (Request, Call) async throws -> Reply
     ) async throws -> Response {
-        var tries = 0
+        try await onCurrentState { stateVersion in
+            try await handler(request, Call(context, stateVersion: stateVersion)).response
+        }
+    }
+
+    /// Runs `attempt` on the state version the cache holds (newer if the
+    /// audit writer saw a change) and, when its decision went stale before
+    /// its audit commit (a change by the CLI or another node), again on a
+    /// freshly read state, `staleRetries` times at most (then the
+    /// `StaleDecision` is thrown: 503).
+    func onCurrentState<T>(_ attempt: (_ stateVersion: Int64) async throws -> T) async throws -> T {
+        var retries = 0
         while true {
             do {
                 let stateVersion = try await cache.stateVersion(
-                    force: tries > 0, newer: committer.latestStateVersion.load(ordering: .acquiring))
-                return try await handler(request, Call(context, stateVersion: stateVersion)).response
-            } catch is StaleDecision where tries < 4 {
-                tries += 1
+                    force: retries > 0, newer: committer.latestStateVersion.load(ordering: .acquiring))
+                return try await attempt(stateVersion)
+            } catch is StaleDecision where retries < Self.staleRetries {
+                retries += 1
             }
         }
     }
+
+    static let staleRetries = 4
 
     /// Hands the answer's audit event to the group commit, with what the
     /// decision depended on: the state version and the limiter keys.
