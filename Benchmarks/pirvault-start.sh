@@ -4,7 +4,8 @@
 # recorded, waits until the token endpoint issues a token, then prints
 #   CLIENT_ID=... CLIENT_SECRET=... TOKEN_URL=... SCOPE=... JWKS_URL=...
 # Usage: pirvault-start.sh [WORKDIR]   (default /tmp/peers/pirvault; port PIRVAULT_PORT, default 4595;
-#        PIRVAULT_SIGNING_ALG RS256 (default) | ES256 | EdDSA for the new vault)
+#        PIRVAULT_SIGNING_ALG RS256 (default) | ES256 | EdDSA for the new vault; set it empty
+#        for a binary older than --signing-alg, which makes EdDSA vaults)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIR="${1:-/tmp/peers/pirvault}"
@@ -19,7 +20,8 @@ if [[ -f "$DIR/serve.pid" ]] && kill -0 "$(cat "$DIR/serve.pid")" 2>/dev/null &&
   log "already running (pid $(cat "$DIR/serve.pid"))"; cat "$DIR/creds.env"; exit 0
 fi
 rm -f "$DIR/vault.db" "$DIR/vault.db-wal" "$DIR/vault.db-shm" "$DIR/vault.key"
-"$BIN" init --key-file "$PIRVAULT_KEY_FILE" --generate-key --signing-alg "${PIRVAULT_SIGNING_ALG:-RS256}" >&2
+alg="${PIRVAULT_SIGNING_ALG-RS256}"
+"$BIN" init --key-file "$PIRVAULT_KEY_FILE" --generate-key ${alg:+--signing-alg "$alg"} >&2
 key=$("$BIN" instance create bench --customer Bench --url "$BASE" --token-url "$BASE/oauth/token")
 CLIENT_ID=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["oauth"]["clientid"])' <<<"$key")
 CLIENT_SECRET=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["oauth"]["clientsecret"])' <<<"$key")
