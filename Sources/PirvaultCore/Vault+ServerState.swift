@@ -34,3 +34,15 @@ extension Vault {
         return try authorizationSnapshot()
     }
 }
+
+extension Vault {
+    /// Takes the vault's write lock and lets it go again, changing nothing:
+    /// whether this connection could commit an audit row now (`/readyz`).
+    /// On SQLite that also checks the file at the path is still this
+    /// vault's; on PostgreSQL it locks the audit log's head row, as every
+    /// write transaction does first.
+    @available(*, noasync)
+    public func checkCanCommit() throws {
+        try storeOperation { try store.write { _ in } }
+    }
+}

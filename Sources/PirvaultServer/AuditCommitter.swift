@@ -38,12 +38,18 @@ final class AuditCommitter: Service, Sendable {
     private let metrics: ServerMetrics
     private let timeout: Duration
     private let clock: Clock
+    /// Told of every commit's outcome; logs when commits start and stop failing.
+    let health: CommitHealth
     /// The vault's state version at the latest commit: a newer one than the
     /// cache holds means another process or node changed the vault.
     let latestStateVersion = Atomic<Int64>(.min)
 
-    init(writer: any AuditBatchWriter, limiter: FailureLimiter, metrics: ServerMetrics, timeout: Duration, clock: Clock) {
+    init(
+        writer: any AuditBatchWriter, limiter: FailureLimiter, metrics: ServerMetrics, timeout: Duration, clock: Clock,
+        health: CommitHealth
+    ) {
         self.writer = writer
+        self.health = health
         self.limiter = limiter
         self.metrics = metrics
         self.timeout = timeout
@@ -122,12 +128,14 @@ final class AuditCommitter: Service, Sendable {
                 limiter.recordFailure(failure.key, now: failure.time.seconds)
                 progress.failuresSeen = failure.id
             }
+            health.succeeded()
             latestStateVersion.store(appended.stateVersion, ordering: .releasing)
             metrics.auditCommitted(events: batch.entries.count - appended.stale.count, duration: .now - started)
             for (index, waiter) in batch.waiters.enumerated() {
                 if appended.stale.contains(index) { waiter.resume(throwing: StaleDecision()) } else { waiter.resume() }
             }
         } catch {
+            health.failed(error)
             for waiter in batch.waiters { waiter.resume(throwing: error) }
         }
     }

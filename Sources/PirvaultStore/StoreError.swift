@@ -18,6 +18,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case postgres(String)
     /// `init` or `vault copy` was pointed at a database that already holds tables.
     case databaseNotEmpty(String, holdsVault: Bool)
+    /// The file at the vault's path is no longer the one this connection
+    /// opened (`change` says how), so the connection reads and writes
+    /// nothing more: what it would write belongs to a file no longer there.
+    case vaultReplaced(path: String, change: String)
 
     public var description: String {
         switch self {
@@ -49,6 +53,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return holdsVault
                 ? "a vault already exists at \(target); refusing to overwrite it — choose an empty database"
                 : "the database at \(target) holds tables that are not a pirvault vault; refusing to use it — choose an empty database"
+        case .vaultReplaced(let path, let change):
+            return "the vault file \(path) \(change) while it was open; nothing more is read from or written to it. Stop pirvault, restore the vault as docs/reliability.md describes (never rename or copy a file over a vault in use), then start it again"
         }
     }
 }

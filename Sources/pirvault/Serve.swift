@@ -119,26 +119,32 @@ struct Serve: AsyncParsableCommand {
         configuration.connections = try connectionLimits()
         configuration.vaultTimeout = try vaultTimeout()
         // Unlocking (Argon2id) and migrations run on the writer's own thread,
-        // not on the threads that will serve requests.
+        // not on the threads that will serve requests. The unlock secret is
+        // read once (a prompt is not repeated when the database is retried).
         let limits = StoreLimits(lockTimeout: configuration.vaultTimeout, statementTimeout: configuration.vaultTimeout)
-        let writer = try await SerializedVault.open("pirvault-writer") { [vault] in try vault.openVault(limits: limits) }
-        if let upstream {
+        let unlock = try vault.unlockSecret()
+        let open: OpenVault = { [vault, upstream, upstreamInstance] in
+            let writer = try await SerializedVault.open("pirvault-writer") { try vault.openVault(limits: limits, unlock: unlock) }
+            guard let upstream else { return (writer, nil) }
             // The service key is read once, at start (its disclosure is audited as instance.key).
             var serviceKey: ServiceKey? = nil
             if let name = upstreamInstance {
                 serviceKey = try await writer.perform(until: nil) { try $0.serviceKey(named: name) }
             }
-            configuration.upstream = UpstreamConfiguration(url: upstream, serviceKey: serviceKey)
+            return (writer, UpstreamConfiguration(url: upstream, serviceKey: serviceKey))
         }
-        let server = try await PirvaultServer(writer: writer, configuration: configuration, logger: logger)
         let issuerURL = configuration.issuer
         let scheme = tls == nil ? "http" : "https"
-        let app = server.makeApplication { port in
+        // Listens even when the database cannot be reached yet (503 until it
+        // can); any other failure to open is thrown here, before listening.
+        let app = try await PirvaultServer.makeApplication(configuration: configuration, logger: logger, open: open) { port in
             // One line on stdout that scripts (and tests using port 0) wait for.
             Output.line("pirvault: listening on \(scheme)://\(host):\(port) (issuer \(issuerURL))")
         }
         do {
             try await app.runService()
+        } catch let error as VaultError {
+            throw error  // the vault failed to open once its database answered (a wrong key, ...)
         } catch {
             throw VaultError.io("cannot serve on \(listen): \(error); choose a free address with --listen or PIRVAULT_LISTEN")
         }

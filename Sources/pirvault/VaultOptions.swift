@@ -54,7 +54,13 @@ struct VaultOptions: ParsableArguments {
     /// (events) and PIRVAULT_CHECKPOINT_INTERVAL (a duration) when set.
     @available(*, noasync)
     func openVault(limits: StoreLimits = .commandLine) throws -> Vault {
-        let vault = try Vault.open(at: vaultPath, unlock: unlockSecret(), stores: .all, limits: limits)
+        try openVault(limits: limits, unlock: unlockSecret())
+    }
+
+    /// The same, with an unlock secret already read.
+    @available(*, noasync)
+    func openVault(limits: StoreLimits, unlock: UnlockSecret) throws -> Vault {
+        let vault = try Vault.open(at: vaultPath, unlock: unlock, stores: .all, limits: limits)
         if let every = environment["PIRVAULT_CHECKPOINT_EVERY"] {
             guard let events = Int64(every), events > 0 else {
                 throw VaultError.invalidInput("PIRVAULT_CHECKPOINT_EVERY must be a positive number of events")

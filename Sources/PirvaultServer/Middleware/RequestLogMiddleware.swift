@@ -6,6 +6,9 @@ import Logging
 /// which is why Hummingbird's `LogRequestsMiddleware` is not used), and each
 /// error a handler throws by its type only (its text could quote input).
 /// Hummingbird's own 404 and 405 get pirvault's JSON error shape here.
+/// A 503 (the vault cannot be used) is logged at debug level too: what
+/// caused it is logged once, when commits start and stop failing
+/// (`CommitHealth`), not once per refused request.
 struct RequestLogMiddleware: RouterMiddleware {
     let logger: Logger
 
@@ -26,7 +29,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             return reply.response
         } catch {
             let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
-            let level: Logger.Level = status.code >= 500 ? .error : .debug
+            let level: Logger.Level = status.code >= 500 && status != .serviceUnavailable ? .error : .debug
             logger.log(
                 level: level, "request failed",
                 metadata: ["route": "\(route)", "request_id": "\(context.requestID)", "status": "\(status.code)", "error": "\(type(of: error))"])

@@ -20,6 +20,11 @@ package final class Connection {
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
     private let waiting: LockWait
+    /// The file this connection opened, as `checkIdentity` compares it.
+    private var opened: OpenedFile
+    /// Set once the file at `path` is found not to be the one opened: every
+    /// transaction from then on fails with it.
+    private var replaced: StoreError?
 
     /// Opens an existing file: a vault, or the empty file that `SQLiteStore.create`
     /// has just made with mode 0600 (SQLite gives its WAL and shm files the same mode).
@@ -33,6 +38,12 @@ package final class Connection {
             sqlite3_close_v2(db)
             throw StoreError.sqlite(code: rc, message: message)
         }
+        // sqlite3_open_v2 has opened the file; this is the one it opened.
+        guard let file = OpenedFile(path: path) else {
+            sqlite3_close_v2(db)
+            throw StoreError.io(path: path, problem: "the file went away while it was opened")
+        }
+        opened = file
         handle = db
         // sqlite3_interrupt may be called from any thread while the
         // connection is open; deinit withdraws it before closing.
@@ -68,7 +79,12 @@ package final class Connection {
     /// until cleared.
     let interrupter = Interrupter()
 
-    private func refuseIfInterrupted() throws { try interrupter.check() }
+    /// Every statement starts here: none runs once interrupted, or once the
+    /// file at the path is known not to be this connection's.
+    private func refuseIfInterrupted() throws {
+        try interrupter.check()
+        if let replaced { throw replaced }
+    }
 
     var lastError: StoreError {
         let code = sqlite3_extended_errcode(handle)
@@ -151,6 +167,7 @@ package final class Connection {
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {
+            try checkIdentity()
             let result = try body()
             try execute("COMMIT")
             return result
@@ -162,15 +179,83 @@ package final class Connection {
 
     /// Runs `body` in a read transaction, so it sees one consistent snapshot.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try checkIdentity()
         try execute("BEGIN DEFERRED")
         defer { rollBack() }
         return try body()
+    }
+
+    /// Fails with `StoreError.vaultReplaced` when the file at `path` is not
+    /// the one this connection opened: SQLite says it has moved
+    /// (`SQLITE_FCNTL_HAS_MOVED`: renamed, deleted, or another file renamed
+    /// over it), its device and inode differ, or it is smaller than it has
+    /// been (a vault file never shrinks: it was truncated or overwritten in
+    /// place). One `stat` and one file control, at the start of every
+    /// transaction. From the first failure on, the connection refuses every
+    /// transaction, and closing it will not checkpoint into the file at the
+    /// path; `protectPathAfterMove` says what it does to its WAL.
+    private func checkIdentity() throws {
+        if let replaced { throw replaced }
+        var moved: Int32 = 0
+        let asked = sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved)
+        let change: String
+        let elsewhere: Bool
+        if let now = OpenedFile(path: path) {
+            if (asked == SQLITE_OK && moved != 0) || now.device != opened.device || now.inode != opened.inode {
+                (change, elsewhere) = ("was replaced by another file (renamed or moved over it)", true)
+            } else if now.largestSize < opened.largestSize {
+                change = "shrank from \(opened.largestSize) to \(now.largestSize) bytes (truncated or overwritten in place)"
+                elsewhere = false
+            } else {
+                opened.largestSize = now.largestSize
+                return
+            }
+        } else {
+            (change, elsewhere) = ("was moved away or deleted", true)
+        }
+        pirvault_sqlite3_no_checkpoint_on_close(handle)
+        rollBack()
+        if elsewhere { protectPathAfterMove() }
+        let error = StoreError.vaultReplaced(path: path, change: change)
+        replaced = error
+        throw error
+    }
+
+    /// The file opened is no longer at `path`, but its WAL and shared-memory
+    /// index still are (SQLite names them after the path): the next process
+    /// to open the file now at `path` would read this vault's pages from
+    /// them, and write them into that file at its next checkpoint. Moving
+    /// every page of the WAL into the file this connection opened (through
+    /// its open descriptor, not the path) and emptying the WAL leaves that
+    /// file whole wherever it went, and nothing in the WAL for the new one.
+    /// A file overwritten or truncated in place is left alone instead: it is
+    /// the one at the path, and nothing more is written into it.
+    private func protectPathAfterMove() {
+        sqlite3_exec(handle, "PRAGMA wal_checkpoint(TRUNCATE)", nil, nil, nil)
     }
 
     /// Ends the open transaction, if any, without changes; also after an
     /// interrupt (which may itself have rolled the transaction back).
     private func rollBack() {
         if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+    }
+}
+
+/// A vault file as `stat` sees it: which file, and the largest size seen.
+private struct OpenedFile {
+    let device: UInt64
+    let inode: UInt64
+    var largestSize: Int64
+
+    init(device: UInt64, inode: UInt64, largestSize: Int64) {
+        (self.device, self.inode, self.largestSize) = (device, inode, largestSize)
+    }
+
+    /// The file at `path` now; nil when there is none.
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), largestSize: Int64(info.st_size))
     }
 }
 
