@@ -58,13 +58,14 @@ struct CommitterFixture {
     let writer: ScriptedWriter
     let committer: AuditCommitter
     let limiter = FailureLimiter(limit: 3, windowSeconds: 60)
+    let log = RecordedLog()
 
     init(timeout: Duration = .seconds(3)) async throws {
         vault = try await TestVault()
         writer = ScriptedWriter(try await vault.connection("test-writer"))
         committer = AuditCommitter(
             writer: writer, limiter: limiter, metrics: ServerMetrics(registry: PrometheusCollectorRegistry()),
-            timeout: timeout, clock: .system)
+            timeout: timeout, clock: .system, health: CommitHealth(logger: log.logger))
     }
 
     /// Runs `body` while the committer runs, then shuts it down gracefully.
@@ -81,6 +82,29 @@ struct CommitterFixture {
                 await group.triggerGracefulShutdown()
                 throw error
             }
+        }
+    }
+}
+
+/// Every line logged through `logger`, as "level message".
+final class RecordedLog: Sendable {
+    private let recorded = Mutex<[String]>([])
+    var lines: [String] { recorded.withLock { $0 } }
+    var logger: Logger { Logger(label: "test") { _ in Handler(log: self) } }
+
+    private struct Handler: LogHandler {
+        let log: RecordedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+            function: String, line: UInt
+        ) {
+            log.recorded.withLock { $0.append("\(level) \(message)") }
         }
     }
 }
@@ -127,6 +151,11 @@ struct AuditCommitterTests {
             await #expect(throws: VaultError.self) { try await committer.commit(PendingAudit(gatewayEvent("lost"))) }
             try await committer.commit(PendingAudit(gatewayEvent("kept")))
         }
+        // One line when commits start failing (saying why), one when they succeed again.
+        let lines = fixture.log.lines
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.first?.hasPrefix("error audit commits are failing") == true && lines.first?.contains("No space left on device") == true)
+        #expect(lines.last?.hasPrefix("notice audit commits succeed again") == true)
         let stored = try await fixture.vault.auditEvents().filter { $0.event == .gatewayCall }
         #expect(stored.map(\.requestID) == ["kept"])
         #expect(try await fixture.vault.cli { try $0.verifyAuditLog() }.isValid)
