@@ -81,8 +81,13 @@ final class AuditCommitter: Service, Sendable {
     func run() async {
         var progress = Progress()
         await withGracefulShutdownHandler {
-            for await _ in rings {
-                while let batch = take() { await commit(batch, &progress) }
+            // On the writer's thread: from one batch to the next the loop
+            // waits for no thread of the cooperative pool, which the request
+            // handlers keep busy.
+            await withTaskExecutorPreference(writer.taskExecutor) {
+                for await _ in rings {
+                    while let batch = take() { await commit(batch, &progress) }
+                }
             }
         } onGracefulShutdown: {
             self.waiting.withLock { $0.stopped = true }
@@ -146,6 +151,9 @@ final class AuditCommitter: Service, Sendable {
 /// Where the committer writes a batch: the vault's writing connection (a
 /// `SerializedVault`), or in tests one that fails, stalls or refuses as told.
 protocol AuditBatchWriter: Sendable {
+    /// Where the committer's loop runs between its calls.
+    var taskExecutor: any TaskExecutor { get }
+
     /// Appends the entries that are not stale in one transaction, after
     /// deleting the failed authentications older than `forgettingFailuresBefore`
     /// when given; stopped at `deadline`.

@@ -30,6 +30,8 @@ final class ScriptedWriter: AuditBatchWriter {
         (gate, opener) = AsyncStream.makeStream()
     }
 
+    var taskExecutor: any TaskExecutor { connection.taskExecutor }
+
     /// What the next batches do, in order; past the script a batch just writes.
     func script(_ steps: Step...) { script.withLock { $0 += steps } }
     /// Lets every held batch write.

@@ -19,18 +19,25 @@ public actor SerializedVault {
     private let vault: Vault
     private let executor: ThreadExecutor
     private let interrupter: Interrupter
-    /// The work running now, so that a late timer cannot stop the next one.
+    private let watchdog: DeadlineWatchdog
+    /// The work running now, so that a late stop cannot stop the next one.
     private let running = Mutex<Ticket?>(nil)
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    /// The connection's thread, for a task that should run there between its calls.
+    nonisolated var taskExecutor: any TaskExecutor { executor }
 
     private init(_ vault: sending Vault, executor: ThreadExecutor) {
         self.vault = vault
         self.executor = executor
         interrupter = vault.interrupter
+        watchdog = DeadlineWatchdog(name: executor.name + "-deadline")
     }
 
-    deinit { executor.stop() }
+    deinit {
+        executor.stop()
+        watchdog.stopWatching()
+    }
 
     /// Opens a vault with `open` on a new connection thread named `name`:
     /// unlocking (Argon2id), migrations and all run there, not on the
@@ -61,26 +68,13 @@ public actor SerializedVault {
     ) async throws -> T {
         let ticket = Ticket()
         return try await withTaskCancellationHandler {
-            guard let deadline else { return try await run(ticket, body) }
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await self.run(ticket, body) }
-                group.addTask {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    self.stop(ticket)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let value = result { return value }
-                }
-                throw VaultError.store(.interrupted)
-            }
+            try await run(ticket, until: deadline, body)
         } onCancel: {
             stop(ticket)
         }
     }
 
-    private func run<T>(_ ticket: Ticket, _ body: (Vault) throws -> T) throws -> T {
+    private func run<T>(_ ticket: Ticket, until deadline: ContinuousClock.Instant?, _ body: (Vault) throws -> T) throws -> T {
         let stopped = running.withLock { current -> Bool in
             current = ticket
             interrupter.clear()
@@ -88,6 +82,11 @@ public actor SerializedVault {
         }
         defer { running.withLock { $0 = nil } }
         if stopped { throw VaultError.store(.interrupted) }
+        guard let deadline else { return try body(vault) }
+        // Waited in the queue past its deadline: not started.
+        guard deadline > .now else { throw VaultError.store(.interrupted) }
+        watchdog.started(until: deadline) { [self] in stop(ticket) }
+        defer { watchdog.finished() }
         return try body(vault)
     }
 
