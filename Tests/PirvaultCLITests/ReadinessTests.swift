@@ -20,11 +20,7 @@ import Testing
     }
 
     @Test func readyzIs503WhilePostgreSQLIsStoppedAnd200After() async throws {
-        let postgres = try await TestPostgres()  // its own server: this test stops it
-        try await withDeferred { deferred in
-            deferred { await postgres.shutdown() }
-            let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
-            defer { cli.removeDirectory() }
+        try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
             let node = try await SeveralNodesTests.startNode(cli)
             deferred { _ = await node.stop() }
             #expect(await Self.status(cli, node.baseURL + "/readyz") == 200)
@@ -84,11 +80,7 @@ import Testing
     }
 
     @Test func aNodeStartedWhilePostgreSQLIsDownServesOnceItAnswers() async throws {
-        let postgres = try await TestPostgres()  // its own server: this test stops it
-        try await withDeferred { deferred in
-            deferred { await postgres.shutdown() }
-            let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
-            defer { cli.removeDirectory() }
+        try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
             let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
             try await postgres.stop()
 
@@ -119,13 +111,10 @@ import Testing
     /// answers: the node waits like any other, then ends with the unlock
     /// error in one line and exit 1 (docs/reliability.md).
     @Test func aWrongKeyWithPostgreSQLDownFailsInOneLineOnceItAnswers() async throws {
-        let postgres = try await TestPostgres()  // its own server: this test stops it
-        try await withDeferred { deferred in
-            deferred { await postgres.shutdown() }
-            var cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
-            defer { cli.removeDirectory() }
+        try await SeveralNodesTests.withOwnPostgres { postgres, vaultCLI, deferred in
+            var cli = vaultCLI
             let wrongKey = cli.directory + "/wrong.key"
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: wrongKey, contents: Data((0..<32).map { _ in UInt8.random(in: 0...255) }),
                 attributes: [.posixPermissions: 0o600])
             cli.environment["PIRVAULT_KEY_FILE"] = wrongKey

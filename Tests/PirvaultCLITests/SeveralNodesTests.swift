@@ -20,6 +20,19 @@ import Testing
         return cli
     }
 
+    /// Runs `body` with a PostgreSQL server of its own, which the test may
+    /// stop or freeze, holding a new vault, and the CLI for that vault; both
+    /// are removed when `body` returns.
+    static func withOwnPostgres<T>(_ body: (TestPostgres, CLI, Deferred) async throws -> T) async throws -> T {
+        let postgres = try await TestPostgres()
+        return try await withDeferred { deferred in
+            deferred { await postgres.shutdown() }
+            let cli = try await cliWithPostgresVault(postgres)
+            defer { cli.removeDirectory() }
+            return try await body(postgres, cli, deferred)
+        }
+    }
+
     /// A node: its own folder for logs, the shared vault and key.
     static func startNode(_ cli: CLI, port: Int? = nil) async throws -> ServeTests.RunningServer {
         var node = CLI()
@@ -191,11 +204,7 @@ import Testing
     }
 
     @Test func aDatabaseOutageGives503AndRecoversWithoutARestart() async throws {
-        let postgres = try await TestPostgres()  // its own server: this test stops it
-        try await withDeferred { deferred in
-            deferred { await postgres.shutdown() }
-            let cli = try await Self.cliWithPostgresVault(postgres)
-            defer { cli.removeDirectory() }
+        try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
             let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
             let node = try await Self.startNode(cli)
             let acks = cli.directory + "/acks"

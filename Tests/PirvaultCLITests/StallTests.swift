@@ -99,11 +99,7 @@ import Testing
     /// row for 40 s, then the server's processes are SIGSTOPped for 15 s
     /// (what a network black hole looks like to the nodes).
     @Test func aStalledPostgreSQLGives503WithinTheDeadlineOnEveryNode() async throws {
-        let postgres = try await TestPostgres()  // its own server: this test freezes it
-        try await withDeferred { deferred in
-            deferred { await postgres.shutdown() }
-            let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
-            defer { cli.removeDirectory() }
+        try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
             let database = String(cli.environment["PIRVAULT_PATH"]!.split(separator: "/").last!)
             let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
             var nodes: [ServeTests.RunningServer] = []
