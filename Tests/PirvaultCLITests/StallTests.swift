@@ -3,9 +3,10 @@ import PirvaultTestSupport
 import Testing
 
 /// A database that stalls — a lock held by someone else, a server that stops
-/// answering — gives 503 within the server's deadline: never a hang, never an
-/// unaudited 200, and the nodes serve again by themselves once it ends
-/// (DESIGN §5 and §7; docs/reliability.md).
+/// answering, sessions a DBA terminates — gives 503 within the server's
+/// deadline: never a hang, never an unaudited 200, and the nodes serve again
+/// by themselves once it ends; a `serve` that is itself stopped for a while
+/// answers what queued meanwhile (DESIGN §5 and §7; docs/reliability.md).
 @Suite(.serialized, .boundedParallelism) struct StallTests {
     /// `serve --vault-timeout`'s default: every answer must come within it plus one second.
     static let deadline = 3.0
@@ -64,6 +65,17 @@ import Testing
         }
     }
 
+    /// The lock's window from its holder's output: lines `from T` and `until T`, T in Unix seconds.
+    static func lockWindow(_ output: String) -> ClosedRange<Date>? {
+        var times: [String: Date] = [:]
+        for line in output.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 2, let seconds = Double(words[1]) { times[String(words[0])] = Date(timeIntervalSince1970: seconds) }
+        }
+        guard let from = times["from"], let until = times["until"], from <= until else { return nil }
+        return from...until
+    }
+
     /// What every stall must show: answers within the deadline, 503 or 200;
     /// 503s while it lasted; and a 200 from every node within 5 s of its end.
     static func expectBoundedAnswers(_ answers: [Answer], stall: ClosedRange<Date>, nodes: Int, _ label: String) {
@@ -109,12 +121,17 @@ import Testing
             deferred { _ = await client.stop() }
             try await client.waitForSuccess(after: Date(), nodes: 2)
 
-            let locked = Date()
-            _ = try await postgres.psql(
-                "BEGIN; SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE; SELECT pg_sleep(40); COMMIT;",
+            // The lock's own times, from the session that holds it: when psql
+            // started or ended is seconds off on a busy machine.
+            let locking = try await postgres.psql(
+                """
+                BEGIN; SELECT size FROM audit_log_head WHERE singleton = 1 FOR UPDATE;
+                SELECT 'from ' || extract(epoch FROM clock_timestamp()); SELECT pg_sleep(40);
+                SELECT 'until ' || extract(epoch FROM clock_timestamp()); COMMIT;
+                """,
                 database: database)
-            let unlocked = Date()
-            try await client.waitForSuccess(after: unlocked, nodes: 2)
+            let lock = try #require(Self.lockWindow(locking), "\(locking)")
+            try await client.waitForSuccess(after: lock.upperBound, nodes: 2)
 
             let frozen = Date()
             try postgres.suspend()
@@ -124,7 +141,7 @@ import Testing
             try await client.waitForSuccess(after: thawed, nodes: 2)
 
             let answers = await client.stop()
-            Self.expectBoundedAnswers(answers, stall: locked...unlocked, nodes: 2, "head row locked 40 s")
+            Self.expectBoundedAnswers(answers, stall: lock, nodes: 2, "head row locked 40 s")
             Self.expectBoundedAnswers(answers, stall: frozen...thawed, nodes: 2, "PostgreSQL stopped 15 s")
             #expect(!answers.contains { $0.answered > thawed && $0.status != "200" }, "a refusal after the database came back")
             for node in nodes { #expect(await node.stop() == 0) }
@@ -145,7 +162,7 @@ import Testing
             deferred { _ = await client.stop() }
             try await client.waitForSuccess(after: Date(), nodes: 1)
 
-            let held = cli.directory + "/lock-held"
+            let holderOutput = cli.directory + "/lock-holder.out"
             let holder = try ChildProcess(
                 "/usr/bin/env",
                 [
@@ -154,20 +171,88 @@ import Testing
                     import sqlite3, sys, time
                     db = sqlite3.connect(sys.argv[1], isolation_level=None)
                     db.execute("BEGIN IMMEDIATE")
-                    open(sys.argv[2], "w").close()
+                    print("from", time.time(), flush=True)
                     time.sleep(15)
+                    print("until", time.time(), flush=True)
                     db.execute("COMMIT")
                     """,
-                    cli.vaultPath, held,
-                ], environment: cli.environment)
-            #expect(try await poll(every: .milliseconds(20), for: .seconds(10)) { FileManager.default.fileExists(atPath: held) })
-            let locked = Date()
+                    cli.vaultPath,
+                ], environment: cli.environment, stdout: holderOutput)
             #expect(await holder.exit().status == 0)
-            let unlocked = Date()
-            try await client.waitForSuccess(after: unlocked, nodes: 1)
+            let output = (try? String(contentsOfFile: holderOutput, encoding: .utf8)) ?? ""
+            let lock = try #require(Self.lockWindow(output), "\(output)")
+            try await client.waitForSuccess(after: lock.upperBound, nodes: 1)
 
             let answers = await client.stop()
-            Self.expectBoundedAnswers(answers, stall: locked...unlocked, nodes: 1, "SQLite write lock held 15 s")
+            Self.expectBoundedAnswers(answers, stall: lock, nodes: 1, "SQLite write lock held 15 s")
+            #expect(await node.stop() == 0)
+            try await Self.expectEvery200Audited(cli, answers)
+        }
+    }
+
+    /// A DBA terminates every session of the vault's database three times
+    /// while two nodes serve: a few requests get 503, none waits past the
+    /// deadline, and the nodes connect again by themselves.
+    @Test func terminatedSessionsCostAFewAnswersAndTheNodesReconnect() async throws {
+        try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
+            let database = String(cli.environment["PIRVAULT_PATH"]!.split(separator: "/").last!)
+            let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+            var nodes: [ServeTests.RunningServer] = []
+            for _ in 0..<2 { nodes.append(try await SeveralNodesTests.startNode(cli)) }
+            deferred { for node in nodes { _ = await node.stop() } }
+            let client = try DeadlineClient(cli, nodes: nodes.map(\.baseURL), client: acme)
+            deferred { _ = await client.stop() }
+            try await client.waitForSuccess(after: Date(), nodes: 2)
+
+            var terminated = 0
+            for _ in 0..<3 {
+                let count = try await postgres.psql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    database: database)
+                terminated += Int(count) ?? 0
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let after = Date()
+            try await client.waitForSuccess(after: after, nodes: 2)
+            let answers = await client.stop()
+            #expect(terminated >= 6, "terminated \(terminated) sessions")
+            let outOfBounds = answers.filter { !["200", "503"].contains($0.status) || $0.elapsed > Self.deadline + 1 }
+            #expect(outOfBounds.isEmpty, "\(outOfBounds.count) answers not 200 or 503 within the deadline, first \(outOfBounds.prefix(5))")
+            // At most one batch per node's writer per termination fails: three workers each.
+            let refused = answers.filter { $0.status == "503" }.count
+            #expect(refused <= 3 * 2 * 3, "\(refused) refusals for \(terminated) terminated sessions")
+            print("sessions terminated 3 times (\(terminated) sessions): \(refused) × 503 in \(answers.count) answers")
+            for node in nodes { #expect(await node.stop() == 0) }
+            try await Self.expectEvery200Audited(cli, answers)
+        }
+    }
+
+    /// `serve` itself SIGSTOPped for 5 s: what the clients sent meanwhile
+    /// waits in the kernel's queues and is answered, and audited, once it
+    /// continues; nothing is lost or left hanging.
+    @Test func aStoppedServerAnswersWhatQueuedOnceItContinues() async throws {
+        let cli = try await CLI.withVault()
+        defer { cli.removeDirectory() }
+        let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+        let node = try await ServeTests.RunningServer(cli: cli)
+        try await withDeferred { deferred in
+            deferred { _ = await node.stop() }
+            let client = try DeadlineClient(cli, nodes: [node.baseURL], client: acme)
+            deferred { _ = await client.stop() }
+            try await client.waitForSuccess(after: Date(), nodes: 1)
+
+            node.process.signal(SIGSTOP)
+            let stopped = Date()
+            try await Task.sleep(for: .seconds(5))
+            node.process.signal(SIGCONT)
+            let continued = Date()
+            try await client.waitForSuccess(after: continued, nodes: 1)
+            let answers = await client.stop()
+            let lost = answers.filter { !["200", "503"].contains($0.status) }
+            #expect(lost.isEmpty, "\(lost.count) requests not answered, first \(lost.prefix(5))")
+            let waited = answers.filter { $0.sent < continued.addingTimeInterval(-1) && $0.answered > continued }
+            #expect(waited.count == 3, "each of the 3 workers had a request waiting through the stop: \(waited)")
+            #expect(waited.allSatisfy { $0.status == "200" && $0.sent >= stopped.addingTimeInterval(-0.5) }, "\(waited)")
             #expect(await node.stop() == 0)
             try await Self.expectEvery200Audited(cli, answers)
         }
