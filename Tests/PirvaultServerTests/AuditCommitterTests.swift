@@ -102,11 +102,8 @@ final class RecordedLog: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(
-            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-            function: String, line: UInt
-        ) {
-            log.recorded.withLock { $0.append("\(level) \(message)") }
+        func log(event: LogEvent) {
+            log.recorded.withLock { $0.append("\(event.level) \(event.message)") }
         }
     }
 }
