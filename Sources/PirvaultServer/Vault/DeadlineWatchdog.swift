@@ -13,12 +13,18 @@ import Synchronization
 /// work's deadline. Written by hand because a timer that is re-armed only
 /// when needed is what neither Dispatch's timers nor `Task.sleep` offer.
 final class DeadlineWatchdog: Sendable {
-    /// The work running now, with its deadline, and what the thread sleeps towards.
+    /// What the thread does between two looks at the work.
+    private enum Sleep {
+        case awake
+        /// No work runs: only `started` wakes it.
+        case untilWoken
+        case until(ContinuousClock.Instant)
+    }
+
+    /// The work running now, with its deadline, and how the thread sleeps.
     private struct State {
         var running: (deadline: ContinuousClock.Instant, stop: @Sendable () -> Void)?
-        /// nil while the thread sleeps with no deadline to wait for (or is awake).
-        var sleepingUntil: ContinuousClock.Instant?
-        var idle = true
+        var sleep = Sleep.awake
         var stopping = false
     }
 
@@ -35,7 +41,11 @@ final class DeadlineWatchdog: Sendable {
     func started(until deadline: ContinuousClock.Instant, stop: @escaping @Sendable () -> Void) {
         let wakeUp = state.withLock { state -> Bool in
             state.running = (deadline, stop)
-            return state.idle || (state.sleepingUntil.map { deadline < $0 } ?? false)
+            switch state.sleep {
+            case .awake: return false
+            case .untilWoken: return true
+            case .until(let later): return deadline < later
+            }
         }
         if wakeUp { wake.signal() }
     }
@@ -51,24 +61,22 @@ final class DeadlineWatchdog: Sendable {
 
     private func watch() {
         while true {
-            let next = state.withLock { state -> ContinuousClock.Instant?? in
-                guard !state.stopping else { return .none }
-                let deadline = state.running?.deadline
-                state.idle = deadline == nil
-                state.sleepingUntil = deadline
-                return .some(deadline)
+            let sleep = state.withLock { state -> Sleep? in
+                guard !state.stopping else { return nil }
+                state.sleep = state.running.map { .until($0.deadline) } ?? .untilWoken
+                return state.sleep
             }
-            guard let next else { return }
-            if let deadline = next {
+            switch sleep {
+            case nil: return
+            case .awake: break
+            case .untilWoken: wake.wait()
+            case .until(let deadline):
                 let wait = max(.zero, deadline - .now).components
                 let nanoseconds = Int(wait.seconds) * 1_000_000_000 + Int(wait.attoseconds / 1_000_000_000)
                 _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
-            } else {
-                wake.wait()
             }
             let overdue = state.withLock { state -> (@Sendable () -> Void)? in
-                state.sleepingUntil = nil
-                state.idle = false
+                state.sleep = .awake
                 guard let running = state.running, running.deadline <= .now else { return nil }
                 return running.stop
             }

@@ -247,15 +247,11 @@ private struct OpenedFile {
     let inode: UInt64
     var largestSize: Int64
 
-    init(device: UInt64, inode: UInt64, largestSize: Int64) {
-        (self.device, self.inode, self.largestSize) = (device, inode, largestSize)
-    }
-
     /// The file at `path` now; nil when there is none.
     init?(path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), largestSize: Int64(info.st_size))
+        (device, inode, largestSize) = (UInt64(info.st_dev), UInt64(info.st_ino), Int64(info.st_size))
     }
 }
 
