@@ -40,7 +40,7 @@ import Testing
         let postgres = try await TestPostgres.shared()
         let cli = try await SeveralNodesTests.cliWithPostgresVault(postgres)
         defer { cli.removeDirectory() }
-        let database = try #require(cli.environment["PIRVAULT_PATH"]?.split(separator: "/").last.map(String.init))
+        let database = try StallTests.databaseName(cli)
         var node = CLI()
         node.environment = cli.environment
         let server = try await ServeTests.RunningServer(
@@ -68,13 +68,10 @@ import Testing
         try await withDeferred { (deferred: Deferred) async throws in
             deferred { _ = await server.stop() }
             #expect(await Self.status(cli, server.baseURL + "/readyz") == 200)
-            // The sqlite3 shell takes the write lock and keeps it for 5 s.
-            let holder = Task {
-                await cli.runExecutable("/usr/bin/sqlite3", [cli.vaultPath], stdin: "BEGIN IMMEDIATE;\n.shell sleep 5\nCOMMIT;\n")
-            }
-            deferred { _ = await holder.value }
+            let holder = try SQLiteLockHolder(cli, seconds: 5)
+            deferred { _ = await holder.finish() }
             #expect(try await Self.waitFor(503, "/readyz", cli, server, seconds: 4), "/readyz stayed 200 under a foreign write lock")
-            #expect(await holder.value.code == 0)
+            #expect(await holder.finish().status == 0)
             #expect(try await Self.waitFor(200, "/readyz", cli, server, seconds: 5))
         }
     }

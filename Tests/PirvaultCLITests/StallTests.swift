@@ -59,7 +59,7 @@ import Testing
         }
 
         func stop() async -> [Answer] {
-            FileManager.default.createFile(atPath: log + ".stop", contents: nil)
+            _ = FileManager.default.createFile(atPath: log + ".stop", contents: nil)
             _ = await process.exit()
             return answers
         }
@@ -76,11 +76,38 @@ import Testing
         return from...until
     }
 
+    /// `count` nodes serving `cli`'s vault and a client asking each of them
+    /// for tokens (as a customer of its own), every node answering 200
+    /// before it returns; `deferred` stops them all.
+    static func nodesUnderLoad(_ cli: CLI, count: Int, _ deferred: Deferred) async throws
+        -> (nodes: [ServeTests.RunningServer], client: DeadlineClient)
+    {
+        let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
+        var started: [ServeTests.RunningServer] = []
+        for _ in 0..<count { started.append(try await SeveralNodesTests.startNode(cli)) }
+        let nodes = started
+        deferred { for node in nodes { _ = await node.stop() } }
+        let client = try DeadlineClient(cli, nodes: nodes.map(\.baseURL), client: acme)
+        deferred { _ = await client.stop() }
+        try await client.waitForSuccess(after: Date(), nodes: count)
+        return (nodes, client)
+    }
+
+    /// The PostgreSQL database that `cli`'s vault URL names.
+    static func databaseName(_ cli: CLI) throws -> String {
+        try #require(cli.environment["PIRVAULT_PATH"]?.split(separator: "/").last.map(String.init))
+    }
+
+    /// Every answer is 200 or 503, within the deadline plus one second.
+    static func expectWithinDeadline(_ answers: [Answer], _ label: String) {
+        let outOfBounds = answers.filter { !["200", "503"].contains($0.status) || $0.elapsed > deadline + 1 }
+        #expect(outOfBounds.isEmpty, "\(label): \(outOfBounds.count) answers not 200 or 503 within \(deadline + 1) s, first \(outOfBounds.prefix(5))")
+    }
+
     /// What every stall must show: answers within the deadline, 503 or 200;
     /// 503s while it lasted; and a 200 from every node within 5 s of its end.
     static func expectBoundedAnswers(_ answers: [Answer], stall: ClosedRange<Date>, nodes: Int, _ label: String) {
-        let outOfBounds = answers.filter { !["200", "503"].contains($0.status) || $0.elapsed > deadline + 1 }
-        #expect(outOfBounds.isEmpty, "\(label): \(outOfBounds.count) answers not 200 or 503 within \(deadline + 1) s, first \(outOfBounds.prefix(5))")
+        expectWithinDeadline(answers, label)
         let during = answers.filter { stall.contains($0.sent) && $0.answered < stall.upperBound }
         #expect(during.contains { $0.status == "503" }, "\(label): no 503 while the database stalled")
         #expect(!during.contains { $0.status == "200" && $0.sent > stall.lowerBound.addingTimeInterval(deadline + 1) },
@@ -112,14 +139,8 @@ import Testing
     /// (what a network black hole looks like to the nodes).
     @Test func aStalledPostgreSQLGives503WithinTheDeadlineOnEveryNode() async throws {
         try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
-            let database = String(cli.environment["PIRVAULT_PATH"]!.split(separator: "/").last!)
-            let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
-            var nodes: [ServeTests.RunningServer] = []
-            for _ in 0..<2 { nodes.append(try await SeveralNodesTests.startNode(cli)) }
-            deferred { for node in nodes { _ = await node.stop() } }
-            let client = try DeadlineClient(cli, nodes: nodes.map(\.baseURL), client: acme)
-            deferred { _ = await client.stop() }
-            try await client.waitForSuccess(after: Date(), nodes: 2)
+            let database = try Self.databaseName(cli)
+            let (nodes, client) = try await Self.nodesUnderLoad(cli, count: 2, deferred)
 
             // The lock's own times, from the session that holds it: when psql
             // started or ended is seconds off on a busy machine.
@@ -154,33 +175,14 @@ import Testing
     @Test func aForeignSQLiteWriteLockGives503WithinTheDeadline() async throws {
         let cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
-        let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
-        let node = try await ServeTests.RunningServer(cli: cli)
         try await withDeferred { deferred in
-            deferred { _ = await node.stop() }
-            let client = try DeadlineClient(cli, nodes: [node.baseURL], client: acme)
-            deferred { _ = await client.stop() }
-            try await client.waitForSuccess(after: Date(), nodes: 1)
+            let (nodes, client) = try await Self.nodesUnderLoad(cli, count: 1, deferred)
+            let node = nodes[0]
 
-            let holderOutput = cli.directory + "/lock-holder.out"
-            let holder = try ChildProcess(
-                "/usr/bin/env",
-                [
-                    "python3", "-c",
-                    """
-                    import sqlite3, sys, time
-                    db = sqlite3.connect(sys.argv[1], isolation_level=None)
-                    db.execute("BEGIN IMMEDIATE")
-                    print("from", time.time(), flush=True)
-                    time.sleep(15)
-                    print("until", time.time(), flush=True)
-                    db.execute("COMMIT")
-                    """,
-                    cli.vaultPath,
-                ], environment: cli.environment, stdout: holderOutput)
-            #expect(await holder.exit().status == 0)
-            let output = (try? String(contentsOfFile: holderOutput, encoding: .utf8)) ?? ""
-            let lock = try #require(Self.lockWindow(output), "\(output)")
+            let holder = try SQLiteLockHolder(cli, seconds: 15)
+            let finished = await holder.finish()
+            #expect(finished.status == 0)
+            let lock = try #require(finished.window)
             try await client.waitForSuccess(after: lock.upperBound, nodes: 1)
 
             let answers = await client.stop()
@@ -195,14 +197,8 @@ import Testing
     /// deadline, and the nodes connect again by themselves.
     @Test func terminatedSessionsCostAFewAnswersAndTheNodesReconnect() async throws {
         try await SeveralNodesTests.withOwnPostgres { postgres, cli, deferred in
-            let database = String(cli.environment["PIRVAULT_PATH"]!.split(separator: "/").last!)
-            let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
-            var nodes: [ServeTests.RunningServer] = []
-            for _ in 0..<2 { nodes.append(try await SeveralNodesTests.startNode(cli)) }
-            deferred { for node in nodes { _ = await node.stop() } }
-            let client = try DeadlineClient(cli, nodes: nodes.map(\.baseURL), client: acme)
-            deferred { _ = await client.stop() }
-            try await client.waitForSuccess(after: Date(), nodes: 2)
+            let database = try Self.databaseName(cli)
+            let (nodes, client) = try await Self.nodesUnderLoad(cli, count: 2, deferred)
 
             var terminated = 0
             for _ in 0..<3 {
@@ -216,8 +212,7 @@ import Testing
             try await client.waitForSuccess(after: after, nodes: 2)
             let answers = await client.stop()
             #expect(terminated >= 6, "terminated \(terminated) sessions")
-            let outOfBounds = answers.filter { !["200", "503"].contains($0.status) || $0.elapsed > Self.deadline + 1 }
-            #expect(outOfBounds.isEmpty, "\(outOfBounds.count) answers not 200 or 503 within the deadline, first \(outOfBounds.prefix(5))")
+            Self.expectWithinDeadline(answers, "sessions terminated")
             // At most one batch per node's writer per termination fails: three workers each.
             let refused = answers.filter { $0.status == "503" }.count
             #expect(refused <= 3 * 2 * 3, "\(refused) refusals for \(terminated) terminated sessions")
@@ -233,13 +228,9 @@ import Testing
     @Test func aStoppedServerAnswersWhatQueuedOnceItContinues() async throws {
         let cli = try await CLI.withVault()
         defer { cli.removeDirectory() }
-        let acme = try serviceKeyCredentials(await cli.run("instance", "create", "acme", "--customer", "ACME").stdout)
-        let node = try await ServeTests.RunningServer(cli: cli)
         try await withDeferred { deferred in
-            deferred { _ = await node.stop() }
-            let client = try DeadlineClient(cli, nodes: [node.baseURL], client: acme)
-            deferred { _ = await client.stop() }
-            try await client.waitForSuccess(after: Date(), nodes: 1)
+            let (nodes, client) = try await Self.nodesUnderLoad(cli, count: 1, deferred)
+            let node = nodes[0]
 
             node.process.signal(SIGSTOP)
             let stopped = Date()
@@ -256,5 +247,39 @@ import Testing
             #expect(await node.stop() == 0)
             try await Self.expectEvery200Audited(cli, answers)
         }
+    }
+}
+
+/// Another process holding the SQLite vault's write lock (`BEGIN IMMEDIATE`
+/// in Python's sqlite3) for a while; it prints when it held the lock and
+/// when it let go, which the machine's load cannot shift as it shifts when
+/// the process is seen to start and end.
+struct SQLiteLockHolder {
+    let process: ChildProcess
+    let output: String
+
+    init(_ cli: CLI, seconds: Int) throws {
+        output = cli.directory + "/lock-holder-" + UUID().uuidString.prefix(8)
+        process = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import sqlite3, sys, time
+                db = sqlite3.connect(sys.argv[1], isolation_level=None)
+                db.execute("BEGIN IMMEDIATE")
+                print("from", time.time(), flush=True)
+                time.sleep(float(sys.argv[2]))
+                print("until", time.time(), flush=True)
+                db.execute("COMMIT")
+                """,
+                cli.vaultPath, String(seconds),
+            ], environment: cli.environment, stdout: output)
+    }
+
+    /// Waits until it has let go: its exit status, and when it held the lock.
+    func finish() async -> (status: Int32, window: ClosedRange<Date>?) {
+        let status = await process.exit().status
+        return (status, StallTests.lockWindow((try? String(contentsOfFile: output, encoding: .utf8)) ?? ""))
     }
 }

@@ -12,18 +12,18 @@ where <node> indexes BASE_URL. A request still unanswered after CLIENT_TIMEOUT
 seconds is written as "timeout" (set it well past the deadline under test).
 Runs for at most SECONDS, or until LOG_FILE.stop exists.
 """
-import base64
 import http.client
-import json
 import os
 import sys
 import threading
 import time
 import urllib.parse
 
+from token_request import basic_credentials, request_token
+
 log_path, seconds, client_timeout, workers = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 nodes = [urllib.parse.urlsplit(url) for url in sys.argv[5:]]
-basic = base64.b64encode(f"{os.environ['CLIENT_ID']}:{os.environ['CLIENT_SECRET']}".encode()).decode()
+basic = basic_credentials()
 end = time.monotonic() + seconds
 stop_path = log_path + ".stop"
 log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -41,15 +41,10 @@ def worker(node, number):
         try:
             if connection is None:
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=client_timeout)
-            connection.request(
-                "POST", "/oauth/token", body="grant_type=client_credentials",
-                headers={"Authorization": "Basic " + basic, "X-Request-ID": request_id,
-                         "Content-Type": "application/x-www-form-urlencoded"})
-            response = connection.getresponse()
-            body = response.read()
-            status = str(response.status)
-            if response.status == 200:
-                jti = json.loads(body)["jti"]
+            code, answer = request_token(connection, basic, request_id)
+            status = str(code)
+            if answer is not None:
+                jti = answer["jti"]
         except TimeoutError:
             status = "timeout"
         except (OSError, http.client.HTTPException):

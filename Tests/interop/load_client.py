@@ -16,7 +16,6 @@ retried after a short pause; non-200 answers are counted on stdout at the end
 but not acknowledged. Runs for at most SECONDS, or until ACKS_FILE.stop
 exists, then prints one JSON summary of what it counted.
 """
-import base64
 import http.client
 import json
 import os
@@ -25,8 +24,10 @@ import threading
 import time
 import urllib.parse
 
+from token_request import basic_credentials, request_token
+
 base, flow, acks_path, seconds, workers = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
-basic = base64.b64encode(f"{os.environ['CLIENT_ID']}:{os.environ['CLIENT_SECRET']}".encode()).decode()
+basic = basic_credentials()
 target = urllib.parse.urlsplit(base)
 deadline = time.monotonic() + seconds
 stop_path = acks_path + ".stop"
@@ -51,14 +52,8 @@ def worker(number):
             if connection is None:
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
             if token is None or sequence % 4 == 0:
-                connection.request(
-                    "POST", "/oauth/token", body="grant_type=client_credentials",
-                    headers={"Authorization": "Basic " + basic, "X-Request-ID": request_id,
-                             "Content-Type": "application/x-www-form-urlencoded"})
-                response = connection.getresponse()
-                body = response.read()
-                if response.status == 200:
-                    answer = json.loads(body)
+                _, answer = request_token(connection, basic, request_id)
+                if answer is not None:
                     token = answer["access_token"]
                     os.write(acks, f"token {request_id} {answer['jti']}\n".encode())
                     count("token")
