@@ -4,9 +4,10 @@
 # audit report page in its test (headless); postgresql is the throw-away
 # database server the tests of the PostgreSQL backend start; systemd brings
 # systemd-analyze, which checks the example unit in deploy/; openssl makes the
-# throw-away certificates of the TLS tests and is their TLS 1.1 client.
+# throw-away certificates of the TLS tests and is their TLS 1.1 client; the
+# sqlite3 shell checks what `vault copy` wrote.
 set -euo pipefail
-packages=(libsodium-dev libsqlite3-dev pkg-config python3 python3-venv curl nginx-light postgresql chromium systemd openssl)
+packages=(libsodium-dev libsqlite3-dev sqlite3 pkg-config python3 python3-venv curl nginx-light postgresql chromium systemd openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
